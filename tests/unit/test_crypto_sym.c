@@ -10,7 +10,7 @@
 #include "test.h"
 
 static const tern_aead_alg all_aeads[] = {
-    TERN_AEAD_AES_128_GCM, TERN_AEAD_AES_256_GCM, TERN_AEAD_CHACHA20_POLY1305,
+    TERN_AEAD_AES_128_GCM, TERN_AEAD_AES_256_GCM,   TERN_AEAD_CHACHA20_POLY1305,
     TERN_AEAD_AES_128_CCM, TERN_AEAD_AES_128_CCM_8,
 };
 #define NAEADS (sizeof all_aeads / sizeof all_aeads[0])
@@ -92,8 +92,7 @@ TEST(aead_short_input_is_bad_mac)
         tern_aead *a = NULL;
         CHECK_OK(tern_aead_new(all_aeads[k], key, &a));
         size_t tag = tern_aead_tag_len(all_aeads[k]);
-        CHECK_ERR(tern_aead_open(a, nonce, NULL, 0, buf, tag - 1, out, &outlen),
-                  TERN_ERR_BAD_MAC);
+        CHECK_ERR(tern_aead_open(a, nonce, NULL, 0, buf, tag - 1, out, &outlen), TERN_ERR_BAD_MAC);
         CHECK_ERR(tern_aead_open(a, nonce, NULL, 0, buf, 0, out, &outlen), TERN_ERR_BAD_MAC);
         /* a failed open leaves the object usable */
         CHECK_OK(tern_aead_seal(a, nonce, NULL, 0, NULL, 0, buf));
@@ -312,4 +311,20 @@ TEST(fixed_rng_hands_out_exactly_its_bytes)
     CHECK_EQ(st.pos, sizeof bytes);
     CHECK_ERR(tern_random(&rng, out, 1), TERN_ERR_RNG);
     CHECK_OK(tern_random(&rng, out, 0));
+}
+
+/* Key schedules overwrite a secret with the next one: the key may alias the output. */
+TEST(kdf_key_may_alias_output)
+{
+    uint8_t prk[48], okm[48], buf[48];
+    for (size_t i = 0; i < sizeof prk; i++)
+        prk[i] = (uint8_t)(3 * i + 1);
+    CHECK_OK(tern_hkdf_expand(TERN_HASH_SHA384, prk, 48, (const uint8_t *)"x", 1, okm, 48));
+    memcpy(buf, prk, 48);
+    CHECK_OK(tern_hkdf_expand(TERN_HASH_SHA384, buf, 48, (const uint8_t *)"x", 1, buf, 48));
+    CHECK_MEM(buf, okm, 48);
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA256, prk, 48, "master secret", prk, 16, okm, 48));
+    memcpy(buf, prk, 48);
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA256, buf, 48, "master secret", prk, 16, buf, 48));
+    CHECK_MEM(buf, okm, 48);
 }
