@@ -10,10 +10,11 @@
  *     algorithm the default provider lacks stays NULL and reports
  *     TERN_ERR_UNSUPPORTED when someone asks for it.
  *   - HMAC is built here on EVP_MD (RFC 2104: H(K^opad || H(K^ipad || m))) rather
- *     than on EVP_MAC, whose init looks the digest up by name on every call. One
- *     keyed `hmac` holds the padded key blocks and one digest context that is
- *     re-initialised (not reallocated) for each MAC, so HKDF-Expand and the TLS
- *     1.2 PRF, which MAC many blocks under one key, allocate once per call.
+ *     than on EVP_MAC or EVP_KDF, whose init looks the digest up by name on every
+ *     call. One keyed `hmac` holds the padded key blocks and one EVP_MD_CTX that
+ *     serves every block of an HKDF-Expand or TLS 1.2 PRF call. (OpenSSL 3.0 still
+ *     re-creates the provider's small digest state at each digest init: two
+ *     allocations per HMAC block, no fetch.) The key may alias the output.
  *   - A hash peek copies the running context into a scratch context kept in the
  *     object and finishes the copy, so the running state is never touched.
  *   - An AEAD owns one EVP_CIPHER_CTX, keyed once in tern_aead_new. A seal or open
@@ -40,6 +41,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -135,7 +137,10 @@ size_t tern_hash_len(tern_hash_alg alg)
 }
 
 /* Input block size of |alg| in bytes (the HMAC pad length). */
-static size_t hash_block_len(tern_hash_alg alg) { return alg == TERN_HASH_SHA384 ? 128 : 64; }
+static size_t hash_block_len(tern_hash_alg alg)
+{
+    return alg == TERN_HASH_SHA384 ? 128 : 64;
+}
 
 struct tern_hash {
     tern_hash_alg alg;
@@ -200,7 +205,10 @@ tern_err tern_hash_dup(const tern_hash *h, tern_hash **out)
     return TERN_OK;
 }
 
-tern_hash_alg tern_hash_alg_of(const tern_hash *h) { return h->alg; }
+tern_hash_alg tern_hash_alg_of(const tern_hash *h)
+{
+    return h->alg;
+}
 
 void tern_hash_free(tern_hash *h)
 {
@@ -271,15 +279,13 @@ static tern_err hmac_run(hmac *m, const tern_iov *parts, size_t nparts, uint8_t 
 {
     uint8_t inner[EVP_MAX_MD_SIZE];
     EVP_MD_CTX *ctx = m->ctx;
-    if (EVP_DigestInit_ex2(ctx, m->md, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, m->ipad, m->block) != 1)
+    if (EVP_DigestInit_ex2(ctx, m->md, NULL) != 1 || EVP_DigestUpdate(ctx, m->ipad, m->block) != 1)
         return TERN_ERR_CRYPTO;
     for (size_t i = 0; i < nparts; i++)
         if (EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1)
             return TERN_ERR_CRYPTO;
     tern_err err = TERN_OK;
-    if (EVP_DigestFinal_ex(ctx, inner, NULL) != 1 ||
-        EVP_DigestInit_ex2(ctx, m->md, NULL) != 1 ||
+    if (EVP_DigestFinal_ex(ctx, inner, NULL) != 1 || EVP_DigestInit_ex2(ctx, m->md, NULL) != 1 ||
         EVP_DigestUpdate(ctx, m->opad, m->block) != 1 ||
         EVP_DigestUpdate(ctx, inner, m->hlen) != 1 || EVP_DigestFinal_ex(ctx, out, NULL) != 1)
         err = TERN_ERR_CRYPTO;
@@ -308,8 +314,8 @@ tern_err tern_hkdf_extract(tern_hash_alg alg, const uint8_t *salt, size_t saltle
     return tern_hmac(alg, salt, salt != NULL ? saltlen : 0, &part, 1, out);
 }
 
-tern_err tern_hkdf_expand(tern_hash_alg alg, const uint8_t *prk, size_t prklen,
-                          const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+tern_err tern_hkdf_expand(tern_hash_alg alg, const uint8_t *prk, size_t prklen, const uint8_t *info,
+                          size_t infolen, uint8_t *out, size_t outlen)
 {
     size_t hlen = tern_hash_len(alg);
     if (hlen == 0)
@@ -468,7 +474,10 @@ tern_err tern_aead_new(tern_aead_alg alg, const uint8_t *key, tern_aead **out)
     return TERN_OK;
 }
 
-tern_aead_alg tern_aead_alg_of(const tern_aead *a) { return a->alg; }
+tern_aead_alg tern_aead_alg_of(const tern_aead *a)
+{
+    return a->alg;
+}
 
 void tern_aead_free(tern_aead *a)
 {
@@ -540,9 +549,16 @@ tern_err tern_aead_open(tern_aead *a, const uint8_t *nonce, const uint8_t *aad, 
     if (aadlen > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
         return TERN_ERR_CRYPTO;
     if (a->ccm) {
-        /* CCM verifies the tag inside this update and fails it on a mismatch. */
-        if (EVP_CipherUpdate(ctx, out, &n, ctlen > 0 ? in : empty_msg, (int)ctlen) != 1)
+        /* CCM verifies the tag inside this update and fails it on a mismatch. Unlike
+         * GCM and ChaCha20-Poly1305 it also queues an OpenSSL error then; a forged
+         * record is routine on a datagram transport (RFC 9147 §4.5.2: discard it),
+         * so take that error back off the thread's queue. */
+        ERR_set_mark();
+        if (EVP_CipherUpdate(ctx, out, &n, ctlen > 0 ? in : empty_msg, (int)ctlen) != 1) {
+            ERR_pop_to_mark();
             return TERN_ERR_BAD_MAC;
+        }
+        ERR_clear_last_mark();
     } else {
         if (ctlen > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)ctlen) != 1)
             return TERN_ERR_CRYPTO;

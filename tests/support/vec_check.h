@@ -62,22 +62,22 @@ static inline bool vec_hash_alg(const vec_case *c, const char *key, tern_hash_al
     return false;
 }
 
-#define VCHECK(c, cond)                                                                  \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            test_fail((c)->file, (c)->line, "vector: %s (checked at %s:%d)", #cond,      \
-                      __FILE__, __LINE__);                                               \
-            return 0;                                                                    \
-        }                                                                                \
+#define VCHECK(c, cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_fail((c)->file, (c)->line, "vector: %s (checked at %s:%d)", #cond, __FILE__,      \
+                      __LINE__);                                                                   \
+            return 0;                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define VCHECK_MEM(c, a, b, n)                                                           \
-    do {                                                                                 \
-        if (memcmp((a), (b), (n)) != 0) {                                                \
-            test_fail((c)->file, (c)->line, "vector: %s differs from %s (%zu bytes, %s:%d)", \
-                      #a, #b, (size_t)(n), __FILE__, __LINE__);                          \
-            return 0;                                                                    \
-        }                                                                                \
+#define VCHECK_MEM(c, a, b, n)                                                                     \
+    do {                                                                                           \
+        if (memcmp((a), (b), (n)) != 0) {                                                          \
+            test_fail((c)->file, (c)->line, "vector: %s differs from %s (%zu bytes, %s:%d)", #a,   \
+                      #b, (size_t)(n), __FILE__, __LINE__);                                        \
+            return 0;                                                                              \
+        }                                                                                          \
     } while (0)
 
 #endif

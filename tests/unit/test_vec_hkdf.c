@@ -23,8 +23,8 @@ static int hkdf_case(const vec_case *c, void *ctx)
     VCHECK(c, vec_int(c, "len", -1) == okmlen);
     VCHECK(c, (size_t)prklen == tern_hash_len(alg));
 
-    VCHECK(c, tern_hkdf_extract(alg, salt, (size_t)saltlen, ikm, (size_t)ikmlen, got_prk) ==
-                  TERN_OK);
+    VCHECK(c,
+           tern_hkdf_extract(alg, salt, (size_t)saltlen, ikm, (size_t)ikmlen, got_prk) == TERN_OK);
     VCHECK_MEM(c, got_prk, prk, (size_t)prklen);
     if (saltlen == 0) {
         /* crypto.h: a NULL salt means the same as an empty one */

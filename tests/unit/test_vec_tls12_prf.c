@@ -31,8 +31,8 @@ static int prf_case(const vec_case *c, void *ctx)
         VCHECK_MEM(c, got, want, n);
         VCHECK(c, got[n] == 0xee); /* nothing written past the requested length */
     }
-    VCHECK(c, tern_tls12_prf(alg, secret, (size_t)slen, (const char *)label, seed,
-                             (size_t)seedlen, got, (size_t)olen) == TERN_OK);
+    VCHECK(c, tern_tls12_prf(alg, secret, (size_t)slen, (const char *)label, seed, (size_t)seedlen,
+                             got, (size_t)olen) == TERN_OK);
     VCHECK_MEM(c, got, want, (size_t)olen);
     return 0;
 }
