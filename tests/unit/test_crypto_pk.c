@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "crypto/crypto.h"
+#include "seeded_rng.h"
 #include "test.h"
 
 /* Verification times (seconds since 1970). The PKI is valid from 2025-01-01 to
@@ -43,40 +44,10 @@ static uint8_t *slurp(const char *name, size_t *len)
     return buf;
 }
 
-/* A tern_rng that hands out the bytes it was given, then fails. */
-typedef struct fixed_bytes {
-    const uint8_t *p;
-    size_t left;
-} fixed_bytes;
-
-static int fixed_fill(void *ctx, uint8_t *out, size_t len)
-{
-    fixed_bytes *f = ctx;
-    if (len > f->left)
-        return -1;
-    memcpy(out, f->p, len);
-    f->p += len;
-    f->left -= len;
-    return 0;
-}
-
 /* A tern_rng that repeats one byte forever. */
 static int same_byte_fill(void *ctx, uint8_t *out, size_t len)
 {
     memset(out, *(const uint8_t *)ctx, len);
-    return 0;
-}
-
-/* A seeded deterministic tern_rng (xorshift64*): not for keys, only for tests. */
-static int seeded_fill(void *ctx, uint8_t *out, size_t len)
-{
-    uint64_t *s = ctx;
-    for (size_t i = 0; i < len; i++) {
-        *s ^= *s >> 12;
-        *s ^= *s << 25;
-        *s ^= *s >> 27;
-        out[i] = (uint8_t)((*s * 0x2545F4914F6CDD1Dull) >> 56);
-    }
     return 0;
 }
 
@@ -140,8 +111,10 @@ TEST(kex_agree_every_group)
 TEST(kex_seeded_rng_is_reproducible)
 {
     for (size_t i = 0; i < sizeof all_groups / sizeof all_groups[0]; i++) {
-        uint64_t s1 = 42, s2 = 42;
-        tern_rng r1 = {seeded_fill, &s1}, r2 = {seeded_fill, &s2};
+        tern_rng r1, r2;
+        test_seeded_state s1, s2;
+        test_rng_seeded(&r1, &s1, 42);
+        test_rng_seeded(&r2, &s2, 42);
         tern_kex *a = NULL, *b = NULL, *c = NULL;
         uint8_t pa[TERN_KEX_MAX_SHARE_LEN], pb[TERN_KEX_MAX_SHARE_LEN], pc[TERN_KEX_MAX_SHARE_LEN];
         size_t la, lb, lc;
@@ -164,8 +137,9 @@ TEST(kex_unknown_group_and_failing_rng)
     tern_kex *k = NULL;
     CHECK_EQ(tern_kex_share_len((tern_group)25), 0);
     CHECK_ERR(tern_kex_new((tern_group)25, NULL, &k), TERN_ERR_UNSUPPORTED);
-    fixed_bytes none = {NULL, 0};
-    tern_rng empty = {fixed_fill, &none};
+    tern_rng empty;
+    test_fixed_state none;
+    test_rng_fixed(&empty, &none, NULL, 0);
     for (size_t i = 0; i < sizeof all_groups / sizeof all_groups[0]; i++)
         CHECK_ERR(tern_kex_new(all_groups[i], &empty, &k), TERN_ERR_RNG);
 }
@@ -182,13 +156,15 @@ TEST(kex_nist_scalar_rejection_sampling)
         memset(stream + flen, 0x00, flen); /* 0: rejected    */
         for (size_t j = 0; j < flen; j++)
             good[j] = stream[2 * flen + j] = (uint8_t)(j * 7 + 1);
-        fixed_bytes fs = {stream, 3 * flen}, fg = {good, flen};
-        tern_rng rs = {fixed_fill, &fs}, rg = {fixed_fill, &fg};
+        tern_rng rs, rg;
+        test_fixed_state fs, fg;
+        test_rng_fixed(&rs, &fs, stream, 3 * flen);
+        test_rng_fixed(&rg, &fg, good, flen);
         tern_kex *a = NULL, *b = NULL;
         uint8_t pa[TERN_KEX_MAX_SHARE_LEN], pb[TERN_KEX_MAX_SHARE_LEN];
         size_t la, lb;
         CHECK_OK(tern_kex_new(nist[i], &rs, &a));
-        CHECK_EQ(fs.left, 0);
+        CHECK_EQ(fs.pos, 3 * flen);
         CHECK_OK(tern_kex_new(nist[i], &rg, &b));
         CHECK_OK(tern_kex_public(a, pa, sizeof pa, &la));
         CHECK_OK(tern_kex_public(b, pb, sizeof pb, &lb));
@@ -492,7 +468,9 @@ TEST(verify_rejects_corrupted_signatures)
     if (loaded != TERN_OK)
         keyset_free(&ks);
     CHECK_OK(loaded);
-    uint64_t seed = 7;
+    tern_rng rng;
+    test_seeded_state seed;
+    test_rng_seeded(&rng, &seed, 7);
     for (int i = 0; i < 4; i++) {
         tern_key_type t = tern_pkey_type(ks.priv[i]);
         for (size_t s = 0; s < NSCHEMES; s++) {
@@ -523,7 +501,6 @@ TEST(verify_rejects_corrupted_signatures)
             /* garbage, zeros and ones of many lengths, up to past the largest signature */
             for (size_t g = 0; g < sizeof garbage_lens / sizeof garbage_lens[0]; g++) {
                 size_t len = garbage_lens[g];
-                tern_rng rng = {seeded_fill, &seed};
                 CHECK_OK(tern_random(&rng, bad, len));
                 CHECK_ERR(tern_verify(k, scheme, msg, sizeof msg, bad, len),
                           TERN_ERR_BAD_SIGNATURE);

@@ -4,33 +4,18 @@
  * fixed-bytes rng.
  */
 #include "crypto/crypto.h"
+#include "seeded_rng.h"
 #include "test.h"
 #include "vec.h"
 #include "vec_check.h"
-
-/* A tern_rng that hands out the bytes it was given, once, then fails. */
-typedef struct fixed_bytes {
-    const uint8_t *p;
-    size_t left;
-} fixed_bytes;
-
-static int fixed_fill(void *ctx, uint8_t *out, size_t len)
-{
-    fixed_bytes *f = ctx;
-    if (len > f->left)
-        return -1;
-    memcpy(out, f->p, len);
-    f->p += len;
-    f->left -= len;
-    return 0;
-}
 
 /* X25519(k, u) through tern_kex: k is the private key, u the peer's share. The
  * public share X25519(k, 9) goes to |pub|. */
 static tern_err x25519(const uint8_t k[32], const uint8_t u[32], uint8_t pub[32], uint8_t out[32])
 {
-    fixed_bytes src = {k, 32};
-    tern_rng rng = {fixed_fill, &src};
+    tern_rng rng;
+    test_fixed_state src;
+    test_rng_fixed(&rng, &src, k, 32);
     tern_kex *kex = NULL;
     size_t publen = 0, outlen = 0;
     tern_err err = tern_kex_new(TERN_GROUP_X25519, &rng, &kex);
@@ -39,7 +24,7 @@ static tern_err x25519(const uint8_t k[32], const uint8_t u[32], uint8_t pub[32]
     if (err == TERN_OK)
         err = tern_kex_derive(kex, u, 32, out, 32, &outlen);
     tern_kex_free(kex);
-    if (err == TERN_OK && (publen != 32 || outlen != 32 || src.left != 0))
+    if (err == TERN_OK && (publen != 32 || outlen != 32 || src.pos != 32))
         err = TERN_ERR_INTERNAL;
     return err;
 }
