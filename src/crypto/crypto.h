@@ -263,8 +263,8 @@ bool tern_pkey_supports(const tern_pkey *k, tern_sigscheme scheme);
 /* Sign the message |msg| (the whole message: the scheme hashes it) with private key
  * |k| under |scheme| into |sig| (*siglen bytes). RSA-PSS uses a salt as long as
  * the hash (RFC 8446 §4.2.3); ECDSA signatures are DER (as TLS sends them).
- * Errors: TERN_ERR_CERT_KEY (scheme does not fit the key), TERN_ERR_BUF,
- * TERN_ERR_CRYPTO. */
+ * Errors: TERN_ERR_CERT_KEY (scheme does not fit the key, or |k| is a public key),
+ * TERN_ERR_BUF, TERN_ERR_CRYPTO. */
 TERN_MUST_USE tern_err tern_sign(const tern_pkey *k, tern_sigscheme scheme, const uint8_t *msg,
                                  size_t len, uint8_t *sig, size_t cap, size_t *siglen);
 
@@ -307,7 +307,8 @@ TERN_MUST_USE tern_err tern_chain_load(const char *path, tern_chain *chain);
 void tern_chain_clear(tern_chain *chain);
 
 /* Make a self-signed certificate for |key| with subject CN |common_name| (also put
- * in subjectAltName as a DNS name), valid from now - 1 h for |days| days, with a
+ * in subjectAltName as a DNS name, or as an iPAddress when it is an IP address
+ * literal), valid from now - 1 h for |days| days, with a
  * random serial number, signed with SHA-256 (Ed25519: pure). Writes a chain of one.
  * Errors: TERN_ERR_CRYPTO, TERN_ERR_NOMEM. */
 TERN_MUST_USE tern_err tern_cert_self_signed(const tern_pkey *key, const char *common_name,
@@ -337,7 +338,8 @@ void tern_trust_free(tern_trust *t);
  * address literal against an iPAddress entry). On success, *leaf_key (if not NULL)
  * gets the leaf's public key, owned by the caller.
  * Errors: TERN_ERR_CERT_PARSE, TERN_ERR_CERT_UNTRUSTED, TERN_ERR_CERT_EXPIRED,
- * TERN_ERR_CERT_NAME, TERN_ERR_NOMEM. */
+ * TERN_ERR_CERT_NAME, TERN_ERR_NOMEM; TERN_ERR_CERT_KEY when the chain verifies but
+ * *leaf_key was asked for and the leaf's key is of a type tern does not use. */
 TERN_MUST_USE tern_err tern_chain_verify(const tern_trust *trust, const tern_chain *chain,
                                          const char *host, uint64_t now_unix,
                                          tern_pkey **leaf_key);
