@@ -13,7 +13,7 @@
  *   - algorithm objects are fetched once per process, not per operation;
  *   - every object holding secret material wipes it when freed;
  *   - nothing here reads the clock (certificate verification takes the time as an
- *     argument) or does I/O, except the *_file/*_dir loaders, which read files;
+ *     argument) or does I/O, except the *_file and *_dir loaders, which read files;
  *   - functions return TERN_OK or a negative tern_err; on failure, output
  *     arguments are left unset unless documented otherwise;
  *   - all functions are safe to call from several threads on different objects;
