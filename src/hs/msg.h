@@ -13,7 +13,8 @@
  * Every builder writes the BODY only (the flight layer adds the handshake header)
  * from the same struct, into a tern_wr. Builders check their input first
  * (TERN_ERR_ARG for a field out of its RFC range), so the only other failure is
- * TERN_ERR_BUF: |w| had no room, and its err flag is set.
+ * TERN_ERR_BUF: |w| had no room, and its err flag is set. After any failure the
+ * bytes written to |w| mean nothing.
  *
  * Parsers check syntax and what the RFCs make part of a message's validity (for
  * example that compression_methods holds null). Whether a value is acceptable in
