@@ -1,13 +1,22 @@
 /*
  * openssl.c - the symmetric half of the OpenSSL 3 backend of crypto.h: randomness,
- * constant-time compare, wiping, AEADs and the DTLS 1.3 record-number mask.
- * (Key exchange, signatures and certificates live in openssl_pk.c.)
+ * constant-time compare, wiping, hashes, HMAC, HKDF, the TLS 1.2 PRF, AEADs and
+ * the DTLS 1.3 record-number mask. (Key exchange, signatures and certificates live
+ * in openssl_pk.c.)
  *
  * How it works:
- *   - Every EVP_CIPHER this file uses is fetched once per process, under
- *     pthread_once, into the table `algs`. Nothing fetches per operation; an
+ *   - Every EVP_MD and EVP_CIPHER this file uses is fetched once per process,
+ *     under pthread_once, into the table `algs`. Nothing fetches per operation; an
  *     algorithm the default provider lacks stays NULL and reports
  *     TERN_ERR_UNSUPPORTED when someone asks for it.
+ *   - HMAC is built here on EVP_MD (RFC 2104: H(K^opad || H(K^ipad || m))) rather
+ *     than on EVP_MAC or EVP_KDF, whose init looks the digest up by name on every
+ *     call. One keyed `hmac` holds the padded key blocks and one EVP_MD_CTX that
+ *     serves every block of an HKDF-Expand or TLS 1.2 PRF call. (OpenSSL 3.0 still
+ *     re-creates the provider's small digest state at each digest init: two
+ *     allocations per HMAC block, no fetch.) The key may alias the output.
+ *   - A hash peek copies the running context into a scratch context kept in the
+ *     object and finishes the copy, so the running state is never touched.
  *   - An AEAD owns one EVP_CIPHER_CTX, keyed once in tern_aead_new. A seal or open
  *     re-initialises that context with the nonce only (cipher and key NULL), which
  *     OpenSSL does without allocating, and passes the expected tag as a parameter
@@ -32,6 +41,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -43,6 +53,7 @@
 #define AEAD_COUNT 5
 
 static struct {
+    EVP_MD *md[2];                /* indexed by tern_hash_alg */
     EVP_CIPHER *aead[AEAD_COUNT]; /* indexed by tern_aead_alg */
     EVP_CIPHER *aes128_ecb;       /* record-number masks (RFC 9147 §4.2.3) */
     EVP_CIPHER *aes256_ecb;
@@ -60,6 +71,8 @@ static void algs_fetch(void)
         [TERN_AEAD_AES_128_CCM] = "AES-128-CCM",
         [TERN_AEAD_AES_128_CCM_8] = "AES-128-CCM",
     };
+    algs.md[TERN_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    algs.md[TERN_HASH_SHA384] = EVP_MD_fetch(NULL, "SHA2-384", NULL);
     for (int i = 0; i < AEAD_COUNT; i++)
         algs.aead[i] = EVP_CIPHER_fetch(NULL, aead_names[i], NULL);
     algs.aes128_ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
@@ -99,6 +112,277 @@ void tern_wipe(void *p, size_t len)
 {
     if (p != NULL)
         OPENSSL_cleanse(p, len);
+}
+
+/* ------------------------------------------------------------------ hashes */
+
+/* The fetched digest for |alg|, or NULL when unknown or unavailable. */
+static const EVP_MD *md_of(tern_hash_alg alg)
+{
+    if (alg != TERN_HASH_SHA256 && alg != TERN_HASH_SHA384)
+        return NULL;
+    algs_init();
+    return algs.md[alg];
+}
+
+size_t tern_hash_len(tern_hash_alg alg)
+{
+    switch (alg) {
+    case TERN_HASH_SHA256:
+        return 32;
+    case TERN_HASH_SHA384:
+        return 48;
+    }
+    return 0;
+}
+
+/* Input block size of |alg| in bytes (the HMAC pad length). */
+static size_t hash_block_len(tern_hash_alg alg)
+{
+    return alg == TERN_HASH_SHA384 ? 128 : 64;
+}
+
+struct tern_hash {
+    tern_hash_alg alg;
+    EVP_MD_CTX *ctx;     /* the running state */
+    EVP_MD_CTX *scratch; /* where a peek finishes a copy of it */
+};
+
+static tern_hash *hash_alloc(tern_hash_alg alg)
+{
+    tern_hash *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->alg = alg;
+    h->ctx = EVP_MD_CTX_new();
+    h->scratch = EVP_MD_CTX_new();
+    if (h->ctx == NULL || h->scratch == NULL) {
+        tern_hash_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+tern_err tern_hash_new(tern_hash_alg alg, tern_hash **out)
+{
+    const EVP_MD *md = md_of(alg);
+    if (md == NULL)
+        return TERN_ERR_UNSUPPORTED;
+    tern_hash *h = hash_alloc(alg);
+    if (h == NULL)
+        return TERN_ERR_NOMEM;
+    if (EVP_DigestInit_ex2(h->ctx, md, NULL) != 1) {
+        tern_hash_free(h);
+        return TERN_ERR_CRYPTO;
+    }
+    *out = h;
+    return TERN_OK;
+}
+
+tern_err tern_hash_update(tern_hash *h, const uint8_t *data, size_t len)
+{
+    return EVP_DigestUpdate(h->ctx, data, len) == 1 ? TERN_OK : TERN_ERR_CRYPTO;
+}
+
+tern_err tern_hash_peek(const tern_hash *h, uint8_t *out)
+{
+    if (EVP_MD_CTX_copy_ex(h->scratch, h->ctx) != 1 ||
+        EVP_DigestFinal_ex(h->scratch, out, NULL) != 1)
+        return TERN_ERR_CRYPTO;
+    return TERN_OK;
+}
+
+tern_err tern_hash_dup(const tern_hash *h, tern_hash **out)
+{
+    tern_hash *d = hash_alloc(h->alg);
+    if (d == NULL)
+        return TERN_ERR_NOMEM;
+    if (EVP_MD_CTX_copy_ex(d->ctx, h->ctx) != 1) {
+        tern_hash_free(d);
+        return TERN_ERR_CRYPTO;
+    }
+    *out = d;
+    return TERN_OK;
+}
+
+tern_hash_alg tern_hash_alg_of(const tern_hash *h)
+{
+    return h->alg;
+}
+
+void tern_hash_free(tern_hash *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_CTX_free(h->scratch);
+    free(h);
+}
+
+tern_err tern_hash_once(tern_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
+{
+    const EVP_MD *md = md_of(alg);
+    if (md == NULL)
+        return TERN_ERR_UNSUPPORTED;
+    return EVP_Digest(data, len, out, NULL, md, NULL) == 1 ? TERN_OK : TERN_ERR_CRYPTO;
+}
+
+/* ------------------------------------------------------------------ HMAC, HKDF, PRF */
+
+/* HMAC keyed once (RFC 2104 §2), for as many MACs as the caller needs. */
+typedef struct hmac {
+    const EVP_MD *md;
+    EVP_MD_CTX *ctx;
+    size_t hlen, block;
+    uint8_t ipad[TERN_HASH_MAX_BLOCK]; /* K ^ 0x36..., then K ^ 0x5c... */
+    uint8_t opad[TERN_HASH_MAX_BLOCK];
+} hmac;
+
+static void hmac_clear(hmac *m)
+{
+    EVP_MD_CTX_free(m->ctx);
+    tern_wipe(m, sizeof *m);
+}
+
+static tern_err hmac_init(hmac *m, tern_hash_alg alg, const uint8_t *key, size_t keylen)
+{
+    memset(m, 0, sizeof *m);
+    m->md = md_of(alg);
+    if (m->md == NULL)
+        return TERN_ERR_UNSUPPORTED;
+    m->hlen = tern_hash_len(alg);
+    m->block = hash_block_len(alg);
+    m->ctx = EVP_MD_CTX_new();
+    if (m->ctx == NULL)
+        return TERN_ERR_NOMEM;
+    /* RFC 2104 §2: a key longer than the block is replaced by its hash; a shorter
+     * one is padded with zeros to the block. */
+    if (keylen > m->block) {
+        if (EVP_DigestInit_ex2(m->ctx, m->md, NULL) != 1 ||
+            EVP_DigestUpdate(m->ctx, key, keylen) != 1 ||
+            EVP_DigestFinal_ex(m->ctx, m->ipad, NULL) != 1) {
+            hmac_clear(m);
+            return TERN_ERR_CRYPTO;
+        }
+    } else if (keylen > 0) {
+        memcpy(m->ipad, key, keylen);
+    }
+    for (size_t i = 0; i < m->block; i++) {
+        m->opad[i] = m->ipad[i] ^ 0x5c;
+        m->ipad[i] ^= 0x36;
+    }
+    return TERN_OK;
+}
+
+/* One MAC over the concatenation of |parts| into |out| (hlen bytes). */
+static tern_err hmac_run(hmac *m, const tern_iov *parts, size_t nparts, uint8_t *out)
+{
+    uint8_t inner[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX *ctx = m->ctx;
+    if (EVP_DigestInit_ex2(ctx, m->md, NULL) != 1 || EVP_DigestUpdate(ctx, m->ipad, m->block) != 1)
+        return TERN_ERR_CRYPTO;
+    for (size_t i = 0; i < nparts; i++)
+        if (EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1)
+            return TERN_ERR_CRYPTO;
+    tern_err err = TERN_OK;
+    if (EVP_DigestFinal_ex(ctx, inner, NULL) != 1 || EVP_DigestInit_ex2(ctx, m->md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, m->opad, m->block) != 1 ||
+        EVP_DigestUpdate(ctx, inner, m->hlen) != 1 || EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+        err = TERN_ERR_CRYPTO;
+    tern_wipe(inner, sizeof inner);
+    return err;
+}
+
+tern_err tern_hmac(tern_hash_alg alg, const uint8_t *key, size_t keylen, const tern_iov *parts,
+                   size_t nparts, uint8_t *out)
+{
+    hmac m;
+    tern_err err = hmac_init(&m, alg, key, keylen);
+    if (err != TERN_OK)
+        return err;
+    err = hmac_run(&m, parts, nparts, out);
+    hmac_clear(&m);
+    return err;
+}
+
+tern_err tern_hkdf_extract(tern_hash_alg alg, const uint8_t *salt, size_t saltlen,
+                           const uint8_t *ikm, size_t ikmlen, uint8_t *out)
+{
+    /* RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); "if not provided, [salt] is set to
+     * a string of HashLen zeros", which as an HMAC key equals the empty key. */
+    tern_iov part = {ikm, ikmlen};
+    return tern_hmac(alg, salt, salt != NULL ? saltlen : 0, &part, 1, out);
+}
+
+tern_err tern_hkdf_expand(tern_hash_alg alg, const uint8_t *prk, size_t prklen, const uint8_t *info,
+                          size_t infolen, uint8_t *out, size_t outlen)
+{
+    size_t hlen = tern_hash_len(alg);
+    if (hlen == 0)
+        return TERN_ERR_UNSUPPORTED;
+    /* RFC 5869 §2.3: L <= 255*HashLen. */
+    if (outlen > 255 * hlen)
+        return TERN_ERR_ARG;
+    hmac m;
+    tern_err err = hmac_init(&m, alg, prk, prklen);
+    if (err != TERN_OK)
+        return err;
+    /* T(i) = HMAC-Hash(PRK, T(i-1) | info | i), T(0) empty; OKM = first L octets. */
+    uint8_t t[EVP_MAX_MD_SIZE];
+    uint8_t counter = 0;
+    size_t tlen = 0;
+    while (outlen > 0) {
+        counter++;
+        tern_iov parts[3] = {{t, tlen}, {info, infolen}, {&counter, 1}};
+        err = hmac_run(&m, parts, 3, t);
+        if (err != TERN_OK)
+            break;
+        tlen = hlen;
+        size_t n = outlen < hlen ? outlen : hlen;
+        memcpy(out, t, n);
+        out += n;
+        outlen -= n;
+    }
+    tern_wipe(t, sizeof t);
+    hmac_clear(&m);
+    return err;
+}
+
+tern_err tern_tls12_prf(tern_hash_alg alg, const uint8_t *secret, size_t secretlen,
+                        const char *label, const uint8_t *seed, size_t seedlen, uint8_t *out,
+                        size_t outlen)
+{
+    hmac m;
+    tern_err err = hmac_init(&m, alg, secret, secretlen);
+    if (err != TERN_OK)
+        return err;
+    /* RFC 5246 §5: PRF(secret, label, seed) = P_<hash>(secret, label + seed), where
+     *   P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) +
+     *                          HMAC_hash(secret, A(2) + seed) + ...
+     *   A(0) = seed, A(i) = HMAC_hash(secret, A(i-1)),
+     * iterated as far as needed and cut to |outlen|. */
+    const tern_iov label_seed[2] = {{(const uint8_t *)label, strlen(label)}, {seed, seedlen}};
+    uint8_t a[EVP_MAX_MD_SIZE], block[EVP_MAX_MD_SIZE];
+    size_t hlen = m.hlen;
+    err = hmac_run(&m, label_seed, 2, a); /* A(1) */
+    while (err == TERN_OK && outlen > 0) {
+        tern_iov parts[3] = {{a, hlen}, label_seed[0], label_seed[1]};
+        err = hmac_run(&m, parts, 3, block);
+        if (err != TERN_OK)
+            break;
+        size_t n = outlen < hlen ? outlen : hlen;
+        memcpy(out, block, n);
+        out += n;
+        outlen -= n;
+        if (outlen > 0) {
+            tern_iov prev = {a, hlen};
+            err = hmac_run(&m, &prev, 1, a); /* A(i+1) */
+        }
+    }
+    tern_wipe(a, sizeof a);
+    tern_wipe(block, sizeof block);
+    hmac_clear(&m);
+    return err;
 }
 
 /* ------------------------------------------------------------------ AEAD */
@@ -190,7 +474,10 @@ tern_err tern_aead_new(tern_aead_alg alg, const uint8_t *key, tern_aead **out)
     return TERN_OK;
 }
 
-tern_aead_alg tern_aead_alg_of(const tern_aead *a) { return a->alg; }
+tern_aead_alg tern_aead_alg_of(const tern_aead *a)
+{
+    return a->alg;
+}
 
 void tern_aead_free(tern_aead *a)
 {
@@ -262,9 +549,16 @@ tern_err tern_aead_open(tern_aead *a, const uint8_t *nonce, const uint8_t *aad, 
     if (aadlen > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
         return TERN_ERR_CRYPTO;
     if (a->ccm) {
-        /* CCM verifies the tag inside this update and fails it on a mismatch. */
-        if (EVP_CipherUpdate(ctx, out, &n, ctlen > 0 ? in : empty_msg, (int)ctlen) != 1)
+        /* CCM verifies the tag inside this update and fails it on a mismatch. Unlike
+         * GCM and ChaCha20-Poly1305 it also queues an OpenSSL error then; a forged
+         * record is routine on a datagram transport (RFC 9147 §4.5.2: discard it),
+         * so take that error back off the thread's queue. */
+        ERR_set_mark();
+        if (EVP_CipherUpdate(ctx, out, &n, ctlen > 0 ? in : empty_msg, (int)ctlen) != 1) {
+            ERR_pop_to_mark();
             return TERN_ERR_BAD_MAC;
+        }
+        ERR_clear_last_mark();
     } else {
         if (ctlen > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)ctlen) != 1)
             return TERN_ERR_CRYPTO;
@@ -274,4 +568,81 @@ tern_err tern_aead_open(tern_aead *a, const uint8_t *nonce, const uint8_t *aad, 
     }
     *outlen = ctlen;
     return TERN_OK;
+}
+
+/* ------------------------------------------------------------------ record-number mask */
+
+struct tern_snmask {
+    bool chacha;
+    EVP_CIPHER_CTX *ctx;
+};
+
+tern_err tern_snmask_new(tern_aead_alg alg, const uint8_t *sn_key, tern_snmask **out)
+{
+    if (tern_aead_key_len(alg) == 0)
+        return TERN_ERR_UNSUPPORTED;
+    algs_init();
+    /* RFC 9147 §4.2.3: the AES AEADs mask with AES in ECB mode under sn_key (as
+     * long as the AEAD key); ChaCha20-Poly1305 with the raw ChaCha20 function. */
+    const EVP_CIPHER *cipher;
+    switch (alg) {
+    case TERN_AEAD_AES_256_GCM:
+        cipher = algs.aes256_ecb;
+        break;
+    case TERN_AEAD_CHACHA20_POLY1305:
+        cipher = algs.chacha20;
+        break;
+    default:
+        cipher = algs.aes128_ecb;
+        break;
+    }
+    if (cipher == NULL)
+        return TERN_ERR_UNSUPPORTED;
+
+    tern_snmask *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return TERN_ERR_NOMEM;
+    m->chacha = alg == TERN_AEAD_CHACHA20_POLY1305;
+    m->ctx = EVP_CIPHER_CTX_new();
+    if (m->ctx == NULL) {
+        free(m);
+        return TERN_ERR_NOMEM;
+    }
+    if (EVP_CipherInit_ex2(m->ctx, cipher, sn_key, NULL, 1, NULL) != 1 ||
+        EVP_CIPHER_CTX_set_padding(m->ctx, 0) != 1) {
+        tern_snmask_free(m);
+        return TERN_ERR_CRYPTO;
+    }
+    *out = m;
+    return TERN_OK;
+}
+
+tern_err tern_snmask_apply(tern_snmask *m, const uint8_t sample[16], uint8_t mask[16])
+{
+    static const uint8_t zeros[16];
+    int n;
+    if (!m->chacha) {
+        /* Mask = AES-ECB(sn_key, Ciphertext[0..15]); ECB keeps no state between
+         * whole blocks, so no re-initialisation is needed. */
+        if (EVP_EncryptUpdate(m->ctx, mask, &n, sample, 16) != 1 || n != 16)
+            return TERN_ERR_CRYPTO;
+        return TERN_OK;
+    }
+    /* Mask = ChaCha20(sn_key, Ciphertext[0..3], Ciphertext[4..15]): the first four
+     * bytes are the block counter, read little-endian, and the next twelve the
+     * nonce. OpenSSL's 16-byte ChaCha20 IV is exactly that layout (RFC 8439
+     * §2.3: counter word then three nonce words, all little-endian), so the
+     * sample is the IV as it stands. */
+    if (EVP_CipherInit_ex2(m->ctx, NULL, NULL, sample, 1, NULL) != 1 ||
+        EVP_EncryptUpdate(m->ctx, mask, &n, zeros, 16) != 1 || n != 16)
+        return TERN_ERR_CRYPTO;
+    return TERN_OK;
+}
+
+void tern_snmask_free(tern_snmask *m)
+{
+    if (m == NULL)
+        return;
+    EVP_CIPHER_CTX_free(m->ctx);
+    free(m);
 }

@@ -1,14 +1,16 @@
 /*
  * test_crypto_sym.c - properties of the symmetric provider functions that published
- * vectors do not cover: round trips, in-place operation, failure paths.
+ * vectors do not cover: incremental hashing (peek, dup), HMAC over parts, HKDF
+ * limits, AEAD round trips in place and failure paths, and the test rngs.
  */
 #include <stdlib.h>
 
 #include "crypto/crypto.h"
+#include "seeded_rng.h"
 #include "test.h"
 
 static const tern_aead_alg all_aeads[] = {
-    TERN_AEAD_AES_128_GCM, TERN_AEAD_AES_256_GCM, TERN_AEAD_CHACHA20_POLY1305,
+    TERN_AEAD_AES_128_GCM, TERN_AEAD_AES_256_GCM,   TERN_AEAD_CHACHA20_POLY1305,
     TERN_AEAD_AES_128_CCM, TERN_AEAD_AES_128_CCM_8,
 };
 #define NAEADS (sizeof all_aeads / sizeof all_aeads[0])
@@ -90,8 +92,7 @@ TEST(aead_short_input_is_bad_mac)
         tern_aead *a = NULL;
         CHECK_OK(tern_aead_new(all_aeads[k], key, &a));
         size_t tag = tern_aead_tag_len(all_aeads[k]);
-        CHECK_ERR(tern_aead_open(a, nonce, NULL, 0, buf, tag - 1, out, &outlen),
-                  TERN_ERR_BAD_MAC);
+        CHECK_ERR(tern_aead_open(a, nonce, NULL, 0, buf, tag - 1, out, &outlen), TERN_ERR_BAD_MAC);
         CHECK_ERR(tern_aead_open(a, nonce, NULL, 0, buf, 0, out, &outlen), TERN_ERR_BAD_MAC);
         /* a failed open leaves the object usable */
         CHECK_OK(tern_aead_seal(a, nonce, NULL, 0, NULL, 0, buf));
@@ -117,4 +118,213 @@ TEST(aead_lengths_and_unknown_alg)
     CHECK_ERR(tern_aead_new((tern_aead_alg)99, key, &a), TERN_ERR_UNSUPPORTED);
     CHECK(a == NULL);
     tern_aead_free(NULL);
+}
+
+/* ------------------------------------------------------------------ hashes */
+
+static const tern_hash_alg all_hashes[] = {TERN_HASH_SHA256, TERN_HASH_SHA384};
+
+TEST(hash_lengths_and_unknown_alg)
+{
+    CHECK_EQ(tern_hash_len(TERN_HASH_SHA256), 32);
+    CHECK_EQ(tern_hash_len(TERN_HASH_SHA384), 48);
+    CHECK_EQ(tern_hash_len((tern_hash_alg)7), 0);
+    tern_hash *h = NULL;
+    uint8_t out[TERN_HASH_MAX_LEN];
+    CHECK_ERR(tern_hash_new((tern_hash_alg)7, &h), TERN_ERR_UNSUPPORTED);
+    CHECK(h == NULL);
+    CHECK_ERR(tern_hash_once((tern_hash_alg)7, out, 1, out), TERN_ERR_UNSUPPORTED);
+    tern_iov part = {out, 1};
+    CHECK_ERR(tern_hmac((tern_hash_alg)7, out, 1, &part, 1, out), TERN_ERR_UNSUPPORTED);
+    CHECK_ERR(tern_hkdf_expand((tern_hash_alg)7, out, 1, NULL, 0, out, 1), TERN_ERR_UNSUPPORTED);
+    tern_hash_free(NULL);
+}
+
+/* A peek gives the digest so far and leaves the state alone: peeking between
+ * updates, even repeatedly, changes nothing in the final digest. */
+TEST(hash_peek_keeps_state)
+{
+    uint8_t msg[300], want[TERN_HASH_MAX_LEN], got[TERN_HASH_MAX_LEN], snap[TERN_HASH_MAX_LEN];
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 13 + 1);
+    for (size_t k = 0; k < 2; k++) {
+        tern_hash_alg alg = all_hashes[k];
+        size_t hl = tern_hash_len(alg);
+        tern_hash *h = NULL;
+        CHECK_OK(tern_hash_new(alg, &h));
+        CHECK_EQ(tern_hash_alg_of(h), alg);
+        CHECK_OK(tern_hash_peek(h, snap)); /* digest of nothing */
+        CHECK_OK(tern_hash_once(alg, msg, 0, want));
+        CHECK_MEM(snap, want, hl);
+        for (size_t off = 0; off < sizeof msg; off += 100) {
+            CHECK_OK(tern_hash_update(h, msg + off, 100));
+            CHECK_OK(tern_hash_peek(h, snap));
+            CHECK_OK(tern_hash_peek(h, got));
+            CHECK_MEM(snap, got, hl);
+            CHECK_OK(tern_hash_once(alg, msg, off + 100, want));
+            CHECK_MEM(snap, want, hl);
+        }
+        tern_hash_free(h);
+    }
+}
+
+/* A dup starts equal and then diverges: updating one does not touch the other. */
+TEST(hash_dup_diverges)
+{
+    static const uint8_t a[] = "transcript: ClientHello ServerHello", b[] = "...Finished";
+    uint8_t d1[TERN_HASH_MAX_LEN], d2[TERN_HASH_MAX_LEN], want[TERN_HASH_MAX_LEN];
+    uint8_t both[sizeof a + sizeof b];
+    memcpy(both, a, sizeof a);
+    memcpy(both + sizeof a, b, sizeof b);
+    for (size_t k = 0; k < 2; k++) {
+        tern_hash_alg alg = all_hashes[k];
+        size_t hl = tern_hash_len(alg);
+        tern_hash *h = NULL, *d = NULL;
+        CHECK_OK(tern_hash_new(alg, &h));
+        CHECK_OK(tern_hash_update(h, a, sizeof a));
+        CHECK_OK(tern_hash_dup(h, &d));
+        CHECK_EQ(tern_hash_alg_of(d), alg);
+        CHECK_OK(tern_hash_peek(h, d1));
+        CHECK_OK(tern_hash_peek(d, d2));
+        CHECK_MEM(d1, d2, hl);
+
+        CHECK_OK(tern_hash_update(d, b, sizeof b)); /* only the copy moves on */
+        CHECK_OK(tern_hash_peek(h, d1));
+        CHECK_OK(tern_hash_once(alg, a, sizeof a, want));
+        CHECK_MEM(d1, want, hl);
+        CHECK_OK(tern_hash_peek(d, d2));
+        CHECK_OK(tern_hash_once(alg, both, sizeof both, want));
+        CHECK_MEM(d2, want, hl);
+
+        tern_hash_free(h); /* the copy outlives the original */
+        CHECK_OK(tern_hash_update(d, a, 1));
+        CHECK_OK(tern_hash_peek(d, d2));
+        tern_hash_free(d);
+    }
+}
+
+/* ------------------------------------------------------------------ HMAC, HKDF, PRF */
+
+TEST(hmac_parts_equal_one_part)
+{
+    uint8_t key[201], msg[257], one[TERN_HASH_MAX_LEN], many[TERN_HASH_MAX_LEN];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)(i ^ 0x5a);
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)i;
+    static const size_t keylens[] = {0, 1, 32, 64, 65, 128, 129, 200};
+    for (size_t k = 0; k < 2; k++) {
+        tern_hash_alg alg = all_hashes[k];
+        size_t hl = tern_hash_len(alg);
+        for (size_t j = 0; j < sizeof keylens / sizeof keylens[0]; j++) {
+            tern_iov whole = {msg, sizeof msg};
+            CHECK_OK(tern_hmac(alg, key, keylens[j], &whole, 1, one));
+            /* empty parts, odd splits, a NULL empty part */
+            tern_iov parts[5] = {
+                {msg, 0}, {msg, 7}, {msg + 7, 128}, {NULL, 0}, {msg + 135, sizeof msg - 135},
+            };
+            CHECK_OK(tern_hmac(alg, key, keylens[j], parts, 5, many));
+            CHECK_MEM(one, many, hl);
+            /* and a different key gives a different MAC */
+            CHECK_OK(tern_hmac(alg, key + 1, keylens[j], &whole, 1, many));
+            CHECK(memcmp(one, many, hl) != 0 || keylens[j] == 0);
+        }
+    }
+}
+
+TEST(hkdf_expand_length_limit)
+{
+    static uint8_t okm[255 * 48 + 1];
+    uint8_t prk[48] = {1, 2, 3};
+    for (size_t k = 0; k < 2; k++) {
+        tern_hash_alg alg = all_hashes[k];
+        size_t hl = tern_hash_len(alg);
+        /* RFC 5869 2.3: L <= 255*HashLen */
+        CHECK_OK(tern_hkdf_expand(alg, prk, hl, NULL, 0, okm, 255 * hl));
+        CHECK_ERR(tern_hkdf_expand(alg, prk, hl, NULL, 0, okm, 255 * hl + 1), TERN_ERR_ARG);
+        CHECK_OK(tern_hkdf_expand(alg, prk, hl, NULL, 0, okm, 0));
+        /* a shorter output is a prefix of a longer one */
+        uint8_t a[100], b[40];
+        CHECK_OK(tern_hkdf_expand(alg, prk, hl, (const uint8_t *)"info", 4, a, sizeof a));
+        CHECK_OK(tern_hkdf_expand(alg, prk, hl, (const uint8_t *)"info", 4, b, sizeof b));
+        CHECK_MEM(a, b, sizeof b);
+    }
+}
+
+TEST(prf_zero_length_and_prefix)
+{
+    uint8_t secret[48] = {9}, seed[64] = {7}, a[136], b[12];
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA256, secret, sizeof secret, "key expansion", seed,
+                            sizeof seed, a, 0));
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA384, secret, sizeof secret, "key expansion", seed,
+                            sizeof seed, a, sizeof a));
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA384, secret, sizeof secret, "key expansion", seed,
+                            sizeof seed, b, sizeof b));
+    CHECK_MEM(a, b, sizeof b);
+    /* the label is part of the input */
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA384, secret, sizeof secret, "client finished", seed,
+                            sizeof seed, b, sizeof b));
+    CHECK(memcmp(a, b, sizeof b) != 0);
+}
+
+/* ------------------------------------------------------------------ test rngs */
+
+TEST(seeded_rng_reproducible)
+{
+    tern_rng r1, r2, r3;
+    test_seeded_state s1, s2, s3;
+    test_rng_seeded(&r1, &s1, 42);
+    test_rng_seeded(&r2, &s2, 42);
+    test_rng_seeded(&r3, &s3, 43);
+    uint8_t a[100], b[100], c[100];
+    CHECK_OK(tern_random(&r1, a, sizeof a));
+    /* the same stream however it is sliced */
+    CHECK_OK(tern_random(&r2, b, 3));
+    CHECK_OK(tern_random(&r2, b + 3, 0));
+    CHECK_OK(tern_random(&r2, b + 3, 61));
+    CHECK_OK(tern_random(&r2, b + 64, 36));
+    CHECK_MEM(a, b, sizeof a);
+    CHECK_OK(tern_random(&r3, c, sizeof c));
+    CHECK(memcmp(a, c, sizeof a) != 0);
+    /* and it moves on */
+    CHECK_OK(tern_random(&r1, c, sizeof c));
+    CHECK(memcmp(a, c, sizeof a) != 0);
+    /* reseeding restarts it */
+    test_rng_seeded(&r1, &s1, 42);
+    CHECK_OK(tern_random(&r1, c, sizeof c));
+    CHECK_MEM(a, c, sizeof a);
+}
+
+TEST(fixed_rng_hands_out_exactly_its_bytes)
+{
+    static const uint8_t bytes[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    tern_rng rng;
+    test_fixed_state st;
+    test_rng_fixed(&rng, &st, bytes, sizeof bytes);
+    uint8_t out[10] = {0};
+    CHECK_OK(tern_random(&rng, out, 4));
+    CHECK_MEM(out, bytes, 4);
+    CHECK_ERR(tern_random(&rng, out, 7), TERN_ERR_RNG); /* more than is left */
+    CHECK_EQ(st.pos, 4);
+    CHECK_OK(tern_random(&rng, out, 6));
+    CHECK_MEM(out, bytes + 4, 6);
+    CHECK_EQ(st.pos, sizeof bytes);
+    CHECK_ERR(tern_random(&rng, out, 1), TERN_ERR_RNG);
+    CHECK_OK(tern_random(&rng, out, 0));
+}
+
+/* Key schedules overwrite a secret with the next one: the key may alias the output. */
+TEST(kdf_key_may_alias_output)
+{
+    uint8_t prk[48], okm[48], buf[48];
+    for (size_t i = 0; i < sizeof prk; i++)
+        prk[i] = (uint8_t)(3 * i + 1);
+    CHECK_OK(tern_hkdf_expand(TERN_HASH_SHA384, prk, 48, (const uint8_t *)"x", 1, okm, 48));
+    memcpy(buf, prk, 48);
+    CHECK_OK(tern_hkdf_expand(TERN_HASH_SHA384, buf, 48, (const uint8_t *)"x", 1, buf, 48));
+    CHECK_MEM(buf, okm, 48);
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA256, prk, 48, "master secret", prk, 16, okm, 48));
+    memcpy(buf, prk, 48);
+    CHECK_OK(tern_tls12_prf(TERN_HASH_SHA256, buf, 48, "master secret", prk, 16, buf, 48));
+    CHECK_MEM(buf, okm, 48);
 }
