@@ -14,6 +14,12 @@
  *   - Every record that is not handed up as RECORD or FUTURE is counted once under
  *     one reason; a header that cannot be parsed takes the rest of the datagram
  *     with it (a record never spans datagrams, so nothing after it can be found).
+ *
+ * Where DTLS 1.3 and CIDs plug in: tern_rec_next()'s switch on the first byte
+ * (the unified header and tls12_cid cases now drop "unsupported"), a header
+ * writer in tern_rec_seal() chosen by the slot's protection kind, and a new
+ * kind in protect.c's prot_nonce_aad(). Slots, epochs (64-bit already), the
+ * replay windows, counters and the iterator's results stay as they are.
  */
 #include "record/record.h"
 

@@ -259,12 +259,13 @@ void tern_rec_iter_init(tern_rec_iter *it, tern_rec *rec, uint8_t *dgram, size_t
 
 /* The next record of the datagram into |*out|, and what it is; TERN_REC_END when
  * none is left (and on every call after that). Checks, in order: the first byte
- * (dispatch), the header, the epoch (FUTURE, or DROPPED as unknown or retired), the
- * version, the length cap, the replay window, the authentication tag, the
- * plaintext length; the replay window moves only for a record delivered as
- * TERN_REC_RECORD. Epoch 0 has no replay window: it is not authenticated, so a
- * forged high sequence number would otherwise lock out the real handshake, and the
- * handshake layer discards repeated messages by message_seq anyway. */
+ * (dispatch), the header, the content type (heartbeat and ack unsupported), the
+ * epoch (FUTURE, or DROPPED as unknown or retired), the version, the length cap,
+ * the replay window, the authentication tag, the plaintext length. The replay
+ * window moves only for a record delivered as TERN_REC_RECORD. Epoch 0 has no
+ * replay window: it is not authenticated, so a forged high sequence number would
+ * otherwise lock out the real handshake, and the handshake layer discards
+ * repeated messages by message_seq anyway. */
 tern_rec_kind tern_rec_next(tern_rec_iter *it, tern_rec_in *out);
 
 #endif /* TERN_RECORD_RECORD_H */
