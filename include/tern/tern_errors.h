@@ -36,6 +36,7 @@
     X(TERN_ERR_TOO_BIG,       -21, "record or message exceeds the limit",    RECORD_OVERFLOW) \
     X(TERN_ERR_IO,            -22, "file could not be read",                 NONE)           \
     X(TERN_ERR_BAD_COOKIE,    -23, "cookie did not verify",                  NONE)           \
-    X(TERN_ERR_COOKIE_EXPIRED,-24, "cookie expired",                         NONE)
+    X(TERN_ERR_COOKIE_EXPIRED,-24, "cookie expired",                         NONE)           \
+    X(TERN_ERR_AGAIN,         -25, "nothing ready yet; try again later",     NONE)
 
 #endif
