@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case TERN_HS_SERVER_HELLO: {
-        tern_server_hello m, again;
+        tern_server_hello_msg m, again;
         if (tern_server_hello_parse(body, len, &m) != TERN_OK)
             break;
         if (tern_server_hello_build(&w, &m) == TERN_OK)

@@ -204,7 +204,7 @@ TERN_MUST_USE tern_err tern_client_hello_cookie_ranges(const tern_client_hello *
 /* ------------------------------------------------------------------ ServerHello */
 
 /* RFC 5246 §7.4.1.3 (same layout as TLS 1.3's ServerHello and HelloRetryRequest). */
-typedef struct tern_server_hello {
+typedef struct tern_server_hello_msg {
     uint16_t version;
     const uint8_t *random; /* TERN_RANDOM_LEN bytes */
     const uint8_t *session_id;
@@ -212,15 +212,15 @@ typedef struct tern_server_hello {
     uint16_t suite;
     uint8_t compression;   /* the state machine requires null(0) */
     tern_exts ext;
-} tern_server_hello;
+} tern_server_hello_msg;
 
 /* Errors: TERN_ERR_DECODE (malformed, session_id over 32, trailing bytes), and what
  * tern_ext_parse returns. */
 TERN_MUST_USE tern_err tern_server_hello_parse(const uint8_t *body, size_t len,
-                                               tern_server_hello *out);
+                                               tern_server_hello_msg *out);
 /* Errors: TERN_ERR_ARG (random NULL, session_id over 32), tern_ext_build_block's,
  * TERN_ERR_BUF. */
-TERN_MUST_USE tern_err tern_server_hello_build(tern_wr *w, const tern_server_hello *in);
+TERN_MUST_USE tern_err tern_server_hello_build(tern_wr *w, const tern_server_hello_msg *in);
 
 /* ------------------------------------------------------------------ HelloVerifyRequest */
 

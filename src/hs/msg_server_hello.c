@@ -15,7 +15,7 @@
 #include "hs/msg.h"
 
 /* see msg.h */
-tern_err tern_server_hello_parse(const uint8_t *body, size_t len, tern_server_hello *out)
+tern_err tern_server_hello_parse(const uint8_t *body, size_t len, tern_server_hello_msg *out)
 {
     memset(out, 0, sizeof *out);
     tern_rd r = tern_rd_init(body, len), sid, exts;
@@ -35,7 +35,7 @@ tern_err tern_server_hello_parse(const uint8_t *body, size_t len, tern_server_he
 }
 
 /* see msg.h */
-tern_err tern_server_hello_build(tern_wr *w, const tern_server_hello *in)
+tern_err tern_server_hello_build(tern_wr *w, const tern_server_hello_msg *in)
 {
     if (in->random == NULL || in->session_id_len > TERN_SESSION_ID_MAX ||
         (in->session_id == NULL && in->session_id_len > 0))

@@ -26,7 +26,7 @@ static tern_err p_client_hello(const uint8_t *b, size_t n)
 }
 static tern_err p_server_hello(const uint8_t *b, size_t n)
 {
-    tern_server_hello m;
+    tern_server_hello_msg m;
     return tern_server_hello_parse(b, n, &m);
 }
 static tern_err p_hello_verify(const uint8_t *b, size_t n)
@@ -500,7 +500,7 @@ TEST(server_hello_round_trip)
     static const uint8_t mki[] = {0x42};
     fill(random, 32, 3);
     fill(sid, 32, 4);
-    tern_server_hello in = {
+    tern_server_hello_msg in = {
         .version = TERN_DTLS_1_2,
         .random = random,
         .session_id = sid,
@@ -521,7 +521,7 @@ TEST(server_hello_round_trip)
     tern_wr w = tern_wr_init(buf, sizeof buf);
     CHECK_OK(tern_server_hello_build(&w, &in));
     size_t len = w.len;
-    tern_server_hello out;
+    tern_server_hello_msg out;
     CHECK_OK(tern_server_hello_parse(buf, len, &out));
     CHECK_EQ(out.version, TERN_DTLS_1_2);
     CHECK_MEM(out.random, random, 32);
@@ -964,7 +964,7 @@ static int capture_message(const vec_case *c, struct capture_state *st, int peer
         return test_failed();
     }
     case TERN_HS_SERVER_HELLO: {
-        tern_server_hello sh;
+        tern_server_hello_msg sh;
         CAP_CHECK(c, tern_server_hello_parse(body, len, &sh) == TERN_OK);
         CAP_CHECK(c, sh.version == TERN_DTLS_1_2 && sh.compression == 0);
         CAP_CHECK(c, sh.suite == TERN_SUITE_ECDHE_ECDSA_AES_256_GCM_SHA384);
