@@ -577,6 +577,7 @@ tern_err tern_conn_close(tern_conn *c)
         c->alert_desc = TERN_ALERT_USER_CANCELED;
         c->state = TERN_STATE_CLOSED;
         tern_rtx_stop(&c->rtx);
+        tern_flight_begin(&c->flight); /* nothing more of the handshake goes out */
         return TERN_OK;
     }
     if (c->state == TERN_STATE_ESTABLISHED)

@@ -43,10 +43,10 @@ static tern_err front_parse(const uint8_t *dgram, size_t len, front_hello *fh)
     tern_err err = tern_client_hello_parse(body, fh->hs.length, &fh->ch);
     if (err != TERN_OK)
         return err;
-    /* DTLS versions count down: 0xfefd (1.2) is above 0xfeff (1.0). */
-    if (fh->ch.version > TERN_DTLS_1_0 || fh->ch.version < TERN_DTLS_1_2)
-        return fh->ch.version > TERN_DTLS_1_0 ? TERN_ERR_VERSION : TERN_OK;
-    return TERN_OK;
+    /* DTLS versions count down (0xfeff is 1.0, 0xfefd 1.2): anything numerically
+     * above 1.0 is not DTLS. A 1.0-only client is refused by the state machine,
+     * with a protocol_version alert. */
+    return fh->ch.version > TERN_DTLS_1_0 ? TERN_ERR_VERSION : TERN_OK;
 }
 
 /* The ClientHello fields a cookie binds: RFC 6347 §4.2.1 lists what a client must
