@@ -66,9 +66,9 @@ typedef struct tern_rec tern_rec;
 /* The largest handshake message body: its length field has 24 bits. */
 #define TERN_HS_BODY_MAX ((1u << 24) - 1)
 
-/* The smallest useful MTU we promise to work with (RFC 791's 576-byte datagram
- * minus a margin is common; 256 leaves room for every header we add). Smaller MTUs
- * work as long as a 1-byte fragment fits, see tern_flight_fill(). */
+/* The smallest MTU a configuration should accept: every handshake message of a
+ * real flight then goes out in fragments of useful size. tern_flight_fill() itself
+ * works with any MTU in which a 1-byte fragment fits. */
 #define TERN_FLIGHT_MIN_MTU 256
 
 /* One entry of a flight: a handshake message or a single other record. */
