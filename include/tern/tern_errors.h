@@ -37,6 +37,17 @@
     X(TERN_ERR_IO,            -22, "file could not be read",                 NONE)           \
     X(TERN_ERR_BAD_COOKIE,    -23, "cookie did not verify",                  NONE)           \
     X(TERN_ERR_COOKIE_EXPIRED,-24, "cookie expired",                         NONE)           \
-    X(TERN_ERR_AGAIN,         -25, "nothing ready yet; try again later",     NONE)
+    X(TERN_ERR_AGAIN,         -25, "nothing to do now; try again later",     NONE)           \
+    X(TERN_ERR_CLOSED,        -26, "connection closed by close_notify",      NONE)           \
+    X(TERN_ERR_TIMEOUT,       -27, "handshake timed out",                    NONE)           \
+    X(TERN_ERR_PEER_ALERT,    -28, "peer sent a fatal alert",                NONE)           \
+    X(TERN_ERR_HANDSHAKE,     -29, "no acceptable parameters in common with the peer", HANDSHAKE_FAILURE) \
+    X(TERN_ERR_VERSION,       -30, "protocol version not supported",         PROTOCOL_VERSION) \
+    X(TERN_ERR_ILLEGAL,       -31, "illegal parameter from peer",            ILLEGAL_PARAMETER) \
+    X(TERN_ERR_BAD_FINISHED,  -32, "Finished did not verify",                DECRYPT_ERROR)  \
+    X(TERN_ERR_CERT_REQUIRED, -33, "peer sent no certificate but one is required", HANDSHAKE_FAILURE) \
+    X(TERN_ERR_EMS_REQUIRED,  -34, "peer does not support extended master secret", HANDSHAKE_FAILURE) \
+    X(TERN_ERR_RENEGOTIATION, -35, "renegotiation refused",                  NO_RENEGOTIATION) \
+    X(TERN_ERR_STATE,         -36, "call not valid in this connection state", NONE)
 
 #endif

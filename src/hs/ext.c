@@ -336,8 +336,11 @@ static tern_err ext_build_one(tern_wr *w, tern_ext_idx i, const tern_exts *e, te
     bool server = msg == TERN_EXT_IN_SERVER_HELLO;
     switch (i) {
     case TERN_EXTI_SERVER_NAME:
-        return server ? tern_ext_build_server_name(w, NULL, 0)
-                      : tern_ext_build_server_name(w, e->host, e->host_len);
+        if (server)
+            return tern_ext_build_server_name(w, NULL, 0);
+        /* A client's server_name without a host_name would be an empty list. */
+        return e->host == NULL ? TERN_ERR_ARG
+                               : tern_ext_build_server_name(w, e->host, e->host_len);
     case TERN_EXTI_SUPPORTED_GROUPS:
         return tern_ext_build_supported_groups(w, e->groups, e->n_groups);
     case TERN_EXTI_EC_POINT_FORMATS:

@@ -191,8 +191,10 @@ bool tern_ext_find(const tern_exts *e, uint16_t type, tern_rd *body);
  * fields above. Buildable: server_name, supported_groups, ec_point_formats,
  * signature_algorithms, use_srtp, extended_master_secret, renegotiation_info, and
  * encrypt_then_mac and session_ticket with an empty body.
- * Errors: TERN_ERR_ARG (a bit set for an extension tern cannot build, or a field
- * out of its range), TERN_ERR_BUF (|w| ran out of room).
+ * Errors: TERN_ERR_ARG (a bit set for an extension tern cannot build, a field out
+ * of its range, a ClientHello server_name without host, a ServerHello use_srtp
+ * without exactly one profile), TERN_ERR_BUF (|w| ran out of room). On failure the
+ * bytes written to |w| mean nothing.
  */
 TERN_MUST_USE tern_err tern_ext_build_block(tern_wr *w, const tern_exts *e, tern_ext_msg msg);
 

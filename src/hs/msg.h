@@ -13,7 +13,8 @@
  * Every builder writes the BODY only (the flight layer adds the handshake header)
  * from the same struct, into a tern_wr. Builders check their input first
  * (TERN_ERR_ARG for a field out of its RFC range), so the only other failure is
- * TERN_ERR_BUF: |w| had no room, and its err flag is set.
+ * TERN_ERR_BUF: |w| had no room, and its err flag is set. After any failure the
+ * bytes written to |w| mean nothing.
  *
  * Parsers check syntax and what the RFCs make part of a message's validity (for
  * example that compression_methods holds null). Whether a value is acceptable in
@@ -48,7 +49,6 @@
 #define TERN_FINISHED12_LEN 12  /* RFC 5246 §7.4.9 verify_data_length */
 #define TERN_MAX_SUITES 64      /* cipher suites kept from a ClientHello */
 #define TERN_MAX_CHAIN 10       /* certificates accepted in a Certificate message */
-#define TERN_MAX_CERT_TYPES 8
 #define TERN_MAX_CAS 16         /* certificate_authorities kept from a CertificateRequest */
 
 /* ------------------------------------------------------------------ handshake types */
@@ -318,7 +318,7 @@ typedef struct tern_cert_request {
  * odd; an empty DistinguishedName; trailing bytes). */
 TERN_MUST_USE tern_err tern_cert_request_parse(const uint8_t *body, size_t len,
                                                tern_cert_request *out);
-/* Errors: TERN_ERR_ARG (no certificate type or over TERN_MAX_CERT_TYPES, no scheme or
+/* Errors: TERN_ERR_ARG (no certificate type or over 255, no scheme or
  * over TERN_MAX_SIGSCHEMES, over TERN_MAX_CAS names, an empty name, names over
  * 65535 bytes in all), TERN_ERR_BUF. */
 TERN_MUST_USE tern_err tern_cert_request_build(tern_wr *w, const tern_cert_request *in);

@@ -43,7 +43,7 @@ tern_err tern_cert_request_parse(const uint8_t *body, size_t len, tern_cert_requ
 /* see msg.h */
 tern_err tern_cert_request_build(tern_wr *w, const tern_cert_request *in)
 {
-    if (in->n_cert_types == 0 || in->n_cert_types > TERN_MAX_CERT_TYPES ||
+    if (in->n_cert_types == 0 || in->n_cert_types > UINT8_MAX ||
         in->cert_types == NULL || in->n_sigschemes == 0 ||
         in->n_sigschemes > TERN_MAX_SIGSCHEMES || in->n_cas > TERN_MAX_CAS)
         return TERN_ERR_ARG;

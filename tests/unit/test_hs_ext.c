@@ -324,6 +324,9 @@ TEST(builders_check_their_input)
     tern_exts e = {.present = true, .seen = TERN_EXT_BIT(TERN_EXTI_USE_SRTP),
                    .srtp_profiles = {1, 7}, .n_srtp_profiles = 2};
     CHECK_ERR(tern_ext_build_block(&w, &e, TERN_EXT_IN_SERVER_HELLO), TERN_ERR_ARG);
+    /* A client's server_name needs a host_name. */
+    tern_exts sni = {.present = true, .seen = TERN_EXT_BIT(TERN_EXTI_SERVER_NAME)};
+    CHECK_ERR(tern_ext_build_block(&w, &sni, TERN_EXT_IN_CLIENT_HELLO), TERN_ERR_ARG);
     /* An extension tern cannot build. */
     tern_exts alpn = {.present = true, .seen = TERN_EXT_BIT(TERN_EXTI_ALPN)};
     CHECK_ERR(tern_ext_build_block(&w, &alpn, TERN_EXT_IN_CLIENT_HELLO), TERN_ERR_ARG);

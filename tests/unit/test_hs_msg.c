@@ -708,7 +708,8 @@ TEST(server_kx_rejects)
     CHECK_ERR(tern_server_kx_build(&w, &no_point), TERN_ERR_ARG);
     tern_server_kx long_point = {.group = 23, .point = big, .point_len = 256};
     CHECK_ERR(tern_server_kx_build(&w, &long_point), TERN_ERR_ARG);
-    tern_server_kx null_sig = {.group = 23, .point = big, .point_len = 65, .sig = {0x0403, NULL, 5}};
+    tern_server_kx null_sig = {.group = 23, .point = big, .point_len = 65,
+                               .sig = {0x0403, NULL, 5}};
     CHECK_ERR(tern_server_kx_build(&w, &null_sig), TERN_ERR_ARG);
     CHECK_ERR(tern_server_kx_signed_data(&w, NULL, big, &null_sig), TERN_ERR_ARG);
     CHECK_EQ(w.len, 0);

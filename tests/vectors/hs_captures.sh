@@ -92,7 +92,8 @@ PY
 
 echo "# Real DTLS 1.2 handshakes (epoch 0 only), produced by tests/vectors/hs_captures.sh:"
 echo "# $(openssl version | cut -d' ' -f1-2) s_server with a throwaway P-256 certificate, against"
-echo "#   peer=openssl: $(openssl version | cut -d' ' -f1-2) s_client -dtls1_2 -servername localhost"
+ossl=$(openssl version | cut -d' ' -f1-2)
+echo "#   peer=openssl: $ossl s_client -dtls1_2 -servername localhost"
 echo "#                 with a client certificate (the server ran with -Verify 1)"
 echo "#   peer=gnutls:  $(gnutls-cli --version | head -1) --udp --sni-hostname localhost"
 echo "# relayed by a Python UDP proxy that logged each datagram; the 13-byte record headers"
