@@ -42,7 +42,7 @@ typedef struct tmsg {
     uint8_t *body;
 } tmsg;
 
-static uint8_t bodies[8][48 * 1024];
+static uint8_t bodies[TERN_FLIGHT_MAX_MSGS][48 * 1024];
 
 static size_t server_flight(tmsg *m, size_t cert_len)
 {
@@ -261,7 +261,7 @@ static void check_reasm(const capture *c, const size_t *order, size_t norder, co
                         size_t n)
 {
     tern_reasm r;
-    tern_reasm_init(&r, 0);
+    tern_reasm_init(&r, 256 * 1024);
     tern_reasm_set_next_seq(&r, 1); /* the server answered a HelloVerifyRequest */
     for (size_t i = 0; i < norder; i++) {
         const tfrag *t = &c->frag[order[i]];
@@ -371,6 +371,52 @@ TEST(server_flight_at_every_mtu)
             if (certs[ci] == 3500 && mtu == 1200)
                 CHECK_EQ(cap_a.ndgrams, 5); /* SH | Cert 1/3 | 2/3 | 3/3 | SKE..Finished */
         }
+    }
+}
+
+TEST(random_flights_at_random_mtus)
+{
+    test_seeded_state st;
+    tern_rng rng;
+    test_rng_seeded(&rng, &st, 0xf11647);
+    for (int round = 0; round < 300; round++) {
+        /* Epoch 0 then (after an optional CCS) epoch 1; at most as many handshake
+         * messages as the receiver holds at once, since all are pushed before any
+         * is popped. */
+        tmsg m[TERN_FLIGHT_MAX_MSGS];
+        size_t n = 1 + rand_below(&rng, TERN_REASM_WINDOW);
+        size_t change = rand_below(&rng, n + 1);
+        bool ccs = rand_below(&rng, 2) == 0 && change > 0 && change < n;
+        n += ccs;
+        uint16_t seq = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (ccs && i == change) {
+                m[i] = (tmsg){0, TERN_CT_CHANGE_CIPHER_SPEC, 0, 0, 1, bodies[i]};
+                continue;
+            }
+            size_t len = rand_below(&rng, 4) == 0 ? rand_below(&rng, 40) : rand_below(&rng, 5000);
+            m[i] = (tmsg){i >= change, TERN_CT_HANDSHAKE, (uint8_t)(1 + rand_below(&rng, 20)),
+                          seq++, len, bodies[i]};
+            CHECK(rng.fill(rng.ctx, bodies[i], len) == 0);
+        }
+        size_t mtu = 80 + rand_below(&rng, 2000); /* 80: at most ~1400 fragments */
+        tern_rec tx, rx;
+        tern_flight f;
+        CHECK_OK(pair_setup(&tx, &rx));
+        tern_flight_init(&f, 0);
+        CHECK_OK(flight_load(&f, m, n));
+        send_all(&f, &tx, &rx, mtu, &cap_a);
+        if (!test_failed())
+            check_cuts(&cap_a, m, n, &tx, mtu);
+        if (!test_failed())
+            check_reasm_orders(&cap_a, m, n, (uint64_t)round);
+        if (test_failed())
+            fprintf(stderr, "  round %d: %zu entries at mtu %zu\n", round, n, mtu);
+        tern_flight_clear(&f);
+        tern_rec_clear(&tx);
+        tern_rec_clear(&rx);
+        if (test_failed())
+            return;
     }
 }
 
