@@ -144,7 +144,7 @@ static size_t flight_max_body(const tern_flight_msg *m, size_t mtu, size_t ovh)
         return 0;
     size_t max = mtu - ovh - hdr;
     if (max > TERN_DTLS_MAX_PLAINTEXT - hdr)
-        max = TERN_DTLS_MAX_PLAINTEXT - hdr; /* RFC 6347 §4.1: plaintext at most 2^14 */
+        max = TERN_DTLS_MAX_PLAINTEXT - hdr; /* RFC 5246 §6.2.1: at most 2^14 */
     if (m->ct != TERN_CT_HANDSHAKE)
         return m->len <= max ? max : 0;
     return max;

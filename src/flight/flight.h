@@ -122,7 +122,7 @@ TERN_MUST_USE tern_err tern_flight_add_hs(tern_flight *f, uint64_t epoch, uint8_
                                           uint16_t msg_seq, const uint8_t *body, size_t len);
 
 /* Append a ChangeCipherSpec record (RFC 5246 §7.1: its body is the single byte 1),
- * sealed in |epoch| (the epoch before the change). RFC 6347 §4.2.4: it "MUST be
+ * sealed in |epoch| (the epoch before the change). RFC 6347 §4.2.5: it "MUST be
  * treated as part of the same flight as the associated Finished message for the
  * purposes of timeout and retransmission". Errors: as tern_flight_add_hs(). */
 TERN_MUST_USE tern_err tern_flight_add_ccs(tern_flight *f, uint64_t epoch);
@@ -158,12 +158,16 @@ TERN_MUST_USE tern_err tern_flight_add_record(tern_flight *f, uint64_t epoch, ui
  *     but not in what is left of this one starts the next datagram.
  * The plan of a message is fixed when its first fragment goes out; if |mtu|
  * changes in the middle of a message, the rest of it is cut again for the new one.
+ * When |w| already holds records of the caller and the next record does not fit
+ * after them, nothing is added (TERN_OK, *more true): send the datagram and call
+ * again with an empty one.
  *
  * Errors: TERN_ERR_AGAIN (no transmission under way: nothing to send; |w| is
- * untouched), TERN_ERR_ARG (w->cap < mtu, w already over |mtu|, or |mtu| too small
- * for a 1-byte fragment - or for a whole non-handshake record - of some entry left
- * to send; checked before anything is sealed), TERN_ERR_EPOCH (an entry's write
- * epoch is not installed, checked likewise), and the errors of tern_rec_seal()
+ * untouched, *more false), TERN_ERR_ARG (w->err set, w->cap < mtu, w already over
+ * |mtu|, or |mtu| too small for a 1-byte fragment - or for a whole non-handshake
+ * record - of some entry left to send; checked before anything is sealed),
+ * TERN_ERR_EPOCH (an entry's write epoch is not installed, checked likewise), and
+ * the errors of tern_rec_seal()
  * (TERN_ERR_SEQ_EXHAUSTED, TERN_ERR_CRYPTO). On those last errors the records
  * sealed before the failure are in |w| and the cursor is just past them.
  */
@@ -171,9 +175,12 @@ TERN_MUST_USE tern_err tern_flight_fill(tern_flight *f, tern_rec *rec, size_t mt
                                         bool *more);
 
 /* Restart the transmission: the next tern_flight_fill() begins with the first
- * record of the flight again. Every record is sealed anew, so it takes a new
- * record sequence number (RFC 6347 §4.2.4: retransmitted records are new records);
- * the bytes of each handshake message are the same (RFC 9147 §5.5: "Senders MUST
+ * record of the flight again. Every record is sealed anew with the next sequence
+ * number of its epoch (a record number is never used twice: the AEAD nonce must
+ * not repeat and the peer's replay window would drop it), in the same epoch as
+ * before (RFC 9147 §4.2.1: "Implementations MUST send retransmissions of lost
+ * messages using the same epoch and keying material as the original
+ * transmission"), carrying the same message bytes (RFC 9147 §5.5: "Senders MUST
  * NOT change handshake message bytes upon retransmission"). A flight with no
  * entries stays with nothing to send. */
 void tern_flight_rewind(tern_flight *f);
