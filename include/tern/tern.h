@@ -374,9 +374,13 @@ TERN_API tern_hello_result tern_server_hello(const tern_config *cfg, uint64_t no
                                              size_t cap, size_t *replylen, tern_err *err);
 
 /* A server connection for the peer whose datagram tern_server_hello() ACCEPTed
- * (pass the same datagram, time and address). The ClientHello in it is processed
- * and the server's flight is queued for tern_conn_send(). Returns NULL when out of
- * memory or when the datagram is not an acceptable ClientHello (with *err). */
+ * (pass the same datagram, time and address; |dgram| is used as scratch, as in
+ * tern_conn_recv). The cookie is checked again, the ClientHello processed and the
+ * server's flight queued for tern_conn_send(). When the ClientHello is refused (no
+ * common suite, a required extension missing, ...) the connection is still
+ * returned, in TERN_STATE_FAILED with its alert queued: send it, then free the
+ * connection. Returns NULL (with *err, if |err| is not NULL) when out of memory or
+ * when the datagram does not hold a ClientHello with a valid cookie. */
 TERN_API tern_conn *tern_conn_accept(tern_config *cfg, uint64_t now, const void *addr,
                                      size_t addrlen, uint8_t *dgram, size_t len, tern_err *err);
 

@@ -1,0 +1,365 @@
+/*
+ * test_conn.c - two tern_conn in memory: the full DTLS 1.2 handshake through the
+ * stateless front door, data both ways, close, and the failures a user meets
+ * (wrong CA, wrong host name, wrong pin, missing client certificate).
+ */
+#include <stdlib.h>
+
+#include "conn.h"
+#include "tern/tern.h"
+#include "test.h"
+
+#define PKI(name) pki_path(name)
+
+static const char *pki_path(const char *name)
+{
+    static char paths[8][512];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 512, "%s/tests/data/pki/%s", test_source_dir(), name);
+    return p;
+}
+
+static const uint8_t client_addr[] = {127, 0, 0, 1, 0xc3, 0x50};
+
+typedef struct pair {
+    tern_config *ccfg, *scfg;
+    tern_conn *client, *server;
+    uint64_t now;
+    int hvr_seen;
+} pair;
+
+static tern_config *server_config(const char *chain, const char *key)
+{
+    tern_config *cfg = tern_config_new();
+    if (cfg != NULL && tern_config_load_certificate(cfg, PKI(chain), PKI(key)) != TERN_OK) {
+        tern_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static tern_config *client_config(const char *ca)
+{
+    tern_config *cfg = tern_config_new();
+    if (cfg != NULL && ca != NULL && tern_config_load_ca_file(cfg, PKI(ca)) != TERN_OK) {
+        tern_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* Move every datagram one side has to send over to the other, until both are
+ * quiet or |rounds| run out. The server side goes through the front door until
+ * it has a connection. */
+static void pump(pair *p, int rounds)
+{
+    uint8_t buf[16384];
+    size_t n;
+    for (int r = 0; r < rounds; r++) {
+        bool moved = false;
+        while (p->client && tern_conn_send(p->client, p->now, buf, sizeof buf, &n) == TERN_OK) {
+            moved = true;
+            if (p->server != NULL) {
+                if (tern_conn_recv(p->server, p->now, buf, n) != TERN_OK) { /* the state says why */ }
+                continue;
+            }
+            uint8_t reply[1500];
+            size_t rn;
+            tern_err err;
+            switch (tern_server_hello(p->scfg, p->now, client_addr, sizeof client_addr, buf, n,
+                                      reply, sizeof reply, &rn, &err)) {
+            case TERN_HELLO_REPLY:
+                p->hvr_seen++;
+                if (tern_conn_recv(p->client, p->now, reply, rn) != TERN_OK) { /* the state says why */ }
+                break;
+            case TERN_HELLO_ACCEPT:
+                p->server = tern_conn_accept(p->scfg, p->now, client_addr, sizeof client_addr,
+                                             buf, n, &err);
+                break;
+            case TERN_HELLO_DROP:
+                break;
+            }
+        }
+        while (p->server && tern_conn_send(p->server, p->now, buf, sizeof buf, &n) == TERN_OK) {
+            moved = true;
+            if (tern_conn_recv(p->client, p->now, buf, n) != TERN_OK) { /* the state says why */ }
+        }
+        if (!moved)
+            break;
+        p->now += 10;
+    }
+}
+
+static void pair_free(pair *p)
+{
+    tern_conn_free(p->client);
+    tern_conn_free(p->server);
+    tern_config_free(p->ccfg);
+    tern_config_free(p->scfg);
+}
+
+static bool handshake(pair *p, const char *host)
+{
+    p->client = tern_conn_new_client(p->ccfg);
+    if (p->client == NULL || (host && tern_conn_set_hostname(p->client, host) != TERN_OK) ||
+        tern_conn_start(p->client, p->now) != TERN_OK)
+        return false;
+    pump(p, 20);
+    return tern_conn_state(p->client) == TERN_STATE_ESTABLISHED && p->server != NULL &&
+           tern_conn_state(p->server) == TERN_STATE_ESTABLISHED;
+}
+
+static bool echo_both_ways(pair *p)
+{
+    static const uint8_t ping[] = "ping from client", pong[] = "pong from server";
+    uint8_t buf[256];
+    size_t n;
+    if (tern_conn_write(p->client, ping, sizeof ping) != TERN_OK)
+        return false;
+    pump(p, 4);
+    if (tern_conn_read(p->server, buf, sizeof buf, &n) != TERN_OK || n != sizeof ping ||
+        memcmp(buf, ping, n) != 0)
+        return false;
+    if (tern_conn_write(p->server, pong, sizeof pong) != TERN_OK)
+        return false;
+    pump(p, 4);
+    return tern_conn_read(p->client, buf, sizeof buf, &n) == TERN_OK && n == sizeof pong &&
+           memcmp(buf, pong, n) == 0 && tern_conn_read(p->client, buf, sizeof buf, &n) == TERN_ERR_AGAIN;
+}
+
+TEST(handshake_ecdsa_every_suite_and_group)
+{
+    static const char *const suites[] = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                         "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                                         "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"};
+    static const uint16_t groups[] = {TERN_GROUP_X25519, TERN_GROUP_SECP256R1,
+                                      TERN_GROUP_SECP384R1};
+    for (size_t s = 0; s < 3; s++) {
+        for (size_t g = 0; g < 3; g++) {
+            pair p = {0};
+            p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+            p.ccfg = client_config("root-ca.pem");
+            CHECK(p.scfg && p.ccfg);
+            CHECK_OK(tern_config_set_suite_names(p.ccfg, suites[s]));
+            CHECK_OK(tern_config_set_groups(p.ccfg, &groups[g], 1));
+            bool ok = handshake(&p, "localhost");
+            if (!ok) {
+                tern_err e;
+                tern_conn_error(p.client, &e, NULL, NULL);
+                test_fail(__FILE__, __LINE__, "%s group %u: client %s", suites[s], groups[g],
+                          tern_strerror(e));
+                pair_free(&p);
+                return;
+            }
+            CHECK_EQ(p.hvr_seen, 1);
+            CHECK(strcmp(tern_conn_suite_name(p.client), suites[s]) == 0);
+            CHECK(strcmp(tern_conn_suite_name(p.server), suites[s]) == 0);
+            CHECK_EQ(tern_conn_group(p.client), groups[g]);
+            CHECK_EQ(tern_conn_version(p.server), 0xfefd);
+            CHECK(echo_both_ways(&p));
+            pair_free(&p);
+        }
+    }
+}
+
+TEST(handshake_rsa_mutual_and_close)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-rsa-chain.pem", "leaf-rsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    CHECK(p.scfg && p.ccfg);
+    CHECK_OK(tern_config_load_ca_file(p.scfg, PKI("root-ca.pem")));
+    tern_config_set_verify(p.scfg, TERN_VERIFY_REQUIRE);
+    CHECK_OK(tern_config_load_certificate(p.ccfg, PKI("leaf-ecdsa-chain.pem"),
+                                          PKI("leaf-ecdsa.key")));
+    CHECK(handshake(&p, "127.0.0.1"));
+    CHECK(strncmp(tern_conn_suite_name(p.client), "TLS_ECDHE_RSA_", 14) == 0);
+    size_t len;
+    CHECK(tern_conn_peer_certificate(p.server, &len) != NULL && len > 0);
+    CHECK(echo_both_ways(&p));
+    CHECK_OK(tern_conn_close(p.client));
+    pump(&p, 4);
+    uint8_t buf[16];
+    size_t n;
+    CHECK_EQ(tern_conn_read(p.server, buf, sizeof buf, &n), TERN_ERR_CLOSED);
+    CHECK_EQ(tern_conn_state(p.server), TERN_STATE_CLOSED);
+    CHECK_EQ(tern_conn_state(p.client), TERN_STATE_CLOSED);
+    pair_free(&p);
+}
+
+/* The handshake fails with |want| on the side that detects it, and the other side
+ * learns the alert. */
+static bool fails_with(pair *p, const char *host, tern_err want, bool client_detects)
+{
+    if (handshake(p, host))
+        return false;
+    tern_err e;
+    tern_alert a;
+    bool from_peer;
+    tern_conn *detector = client_detects ? p->client : p->server;
+    tern_conn *other = client_detects ? p->server : p->client;
+    if (detector == NULL)
+        return false;
+    tern_conn_error(detector, &e, &a, &from_peer);
+    if (e != want || from_peer) {
+        fprintf(stderr, "  got %s (%s)\n", tern_strerror(e), tern_err_name(e));
+        return false;
+    }
+    if (other == NULL)
+        return true;
+    tern_conn_error(other, &e, &a, &from_peer);
+    return e == TERN_ERR_PEER_ALERT && from_peer && a == tern_err_alert(want);
+}
+
+TEST(wrong_ca_wrong_host_wrong_pin)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("other-root-ca.pem");
+    CHECK(fails_with(&p, "localhost", TERN_ERR_CERT_UNTRUSTED, true));
+    pair_free(&p);
+
+    memset(&p, 0, sizeof p);
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    CHECK(fails_with(&p, "example.com", TERN_ERR_CERT_NAME, true));
+    pair_free(&p);
+
+    memset(&p, 0, sizeof p);
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config(NULL);
+    uint8_t pin[32] = {1};
+    CHECK_OK(tern_config_add_fingerprint(p.ccfg, pin));
+    CHECK(fails_with(&p, "localhost", TERN_ERR_CERT_UNTRUSTED, true));
+    pair_free(&p);
+}
+
+TEST(pinned_fingerprint_and_self_signed)
+{
+    pair p = {0};
+    p.scfg = tern_config_new();
+    p.ccfg = client_config(NULL);
+    CHECK(p.scfg && p.ccfg);
+    CHECK_OK(tern_config_use_self_signed(p.scfg, "localhost"));
+    uint8_t fp[32];
+    CHECK_OK(tern_config_fingerprint(p.scfg, fp));
+    CHECK_OK(tern_config_add_fingerprint(p.ccfg, fp));
+    CHECK(handshake(&p, "localhost"));
+    CHECK(echo_both_ways(&p));
+    pair_free(&p);
+}
+
+TEST(required_client_certificate_missing)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    CHECK_OK(tern_config_load_ca_file(p.scfg, PKI("root-ca.pem")));
+    tern_config_set_verify(p.scfg, TERN_VERIFY_REQUIRE);
+    CHECK(fails_with(&p, "localhost", TERN_ERR_CERT_REQUIRED, false));
+    pair_free(&p);
+}
+
+TEST(client_without_trust_refuses)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config(NULL);
+    CHECK(fails_with(&p, "localhost", TERN_ERR_CERT_UNTRUSTED, true));
+    pair_free(&p);
+}
+
+/* A crude lossy link for the retransmission paths: each datagram is lost with
+ * probability |loss_pct|, time jumps to the next deadline when nothing moves. The
+ * full simulator (tests/sim) measures this properly; here it must just complete. */
+static uint64_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static bool lossy_handshake(uint64_t seed, unsigned loss_pct, uint64_t *elapsed)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    bool ok = false;
+    if (p.scfg == NULL || p.ccfg == NULL)
+        goto out;
+    p.now = 1000;
+    p.client = tern_conn_new_client(p.ccfg);
+    if (tern_conn_set_hostname(p.client, "localhost") != TERN_OK ||
+        tern_conn_start(p.client, p.now) != TERN_OK)
+        goto out;
+    uint64_t rng = seed;
+    uint8_t buf[2048], reply[1500];
+    size_t n, rn;
+    for (int step = 0; step < 10000; step++) {
+        bool moved = false;
+        while (tern_conn_send(p.client, p.now, buf, sizeof buf, &n) == TERN_OK) {
+            moved = true;
+            if (lcg(&rng) % 100 < loss_pct)
+                continue;
+            if (p.server != NULL) {
+                if (tern_conn_recv(p.server, p.now, buf, n) != TERN_OK) { /* state says */ }
+                continue;
+            }
+            tern_err err;
+            tern_hello_result hr = tern_server_hello(p.scfg, p.now, client_addr,
+                                                     sizeof client_addr, buf, n, reply,
+                                                     sizeof reply, &rn, &err);
+            if (hr == TERN_HELLO_ACCEPT)
+                p.server = tern_conn_accept(p.scfg, p.now, client_addr, sizeof client_addr, buf,
+                                            n, &err);
+            else if (hr == TERN_HELLO_REPLY && lcg(&rng) % 100 >= loss_pct &&
+                     tern_conn_recv(p.client, p.now, reply, rn) != TERN_OK) { /* state says */ }
+        }
+        while (p.server && tern_conn_send(p.server, p.now, buf, sizeof buf, &n) == TERN_OK) {
+            moved = true;
+            if (lcg(&rng) % 100 >= loss_pct &&
+                tern_conn_recv(p.client, p.now, buf, n) != TERN_OK) { /* state says */ }
+        }
+        if (tern_conn_state(p.client) == TERN_STATE_ESTABLISHED && p.server != NULL &&
+            tern_conn_state(p.server) == TERN_STATE_ESTABLISHED) {
+            ok = true;
+            break;
+        }
+        if (tern_conn_state(p.client) == TERN_STATE_FAILED)
+            break;
+        if (!moved) {
+            uint64_t d = tern_conn_deadline(p.client);
+            if (p.server != NULL && tern_conn_deadline(p.server) < d)
+                d = tern_conn_deadline(p.server);
+            if (d == UINT64_MAX)
+                break; /* nothing will ever happen again: a hang */
+            p.now = d > p.now ? d : p.now + 1;
+            if (tern_conn_tick(p.client, p.now) != TERN_OK) { /* state says */ }
+            if (p.server && tern_conn_tick(p.server, p.now) != TERN_OK) { /* state says */ }
+        }
+    }
+    *elapsed = p.now - 1000;
+out:
+    pair_free(&p);
+    return ok;
+}
+
+static unsigned loss_env(void)
+{
+    const char *e = getenv("TERN_TEST_LOSS");
+    return e ? (unsigned)atoi(e) : 20;
+}
+
+TEST(lossy_link_handshake_completes)
+{
+    unsigned done = 0, runs = 100;
+    for (uint64_t seed = 1; seed <= runs; seed++) {
+        uint64_t t;
+        if (lossy_handshake(seed, loss_env(), &t))
+            done++;
+        else
+            fprintf(stderr, "  seed %llu at 20%% loss did not complete (%llu ms)\n",
+                    (unsigned long long)seed, (unsigned long long)t);
+    }
+    CHECK_EQ(done, runs);
+}
