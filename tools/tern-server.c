@@ -316,15 +316,18 @@ static void remove_peer(server *sv, peer *p)
 static void log_failure(server *sv, const peer *p)
 {
     char why[256];
+    tern_err err = TERN_OK;
+    bool checked;
 
     cli_describe_failure(p->c, why, sizeof why);
+    tern_conn_error(p->c, &err, NULL, NULL);
+    /* Say what a certificate the client did send was checked against. */
+    checked = cli_failed_on_certificate(p->c) && err != TERN_ERR_CERT_REQUIRED &&
+              sv->opt->common.ca != NULL;
     fprintf(stderr, PROG ": peer %s: %s failed: %s%s%s\n", p->name,
             p->announced ? "connection" : "handshake", why,
-            cli_failed_on_certificate(p->c) && sv->opt->common.ca != NULL
-                ? "; the client's certificate was checked against --ca "
-                : "",
-            cli_failed_on_certificate(p->c) && sv->opt->common.ca != NULL ? sv->opt->common.ca
-                                                                          : "");
+            checked ? "; the client's certificate was checked against --ca " : "",
+            checked ? sv->opt->common.ca : "");
 }
 
 /* Echo or print what arrived; false when the peer sent close_notify. */
