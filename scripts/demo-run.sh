@@ -62,7 +62,10 @@ negotiated=$(sed -n 's/^handshake: //p' "$work/client.err")
 echo "negotiated: ${negotiated:-(no handshake)}"
 echo "echoed:     $(cat "$work/client.out")"
 
-kill -TERM "$server_pid"
+# Signal tern-server itself rather than timeout(1), which would signal its whole
+# process group too (a second SIGTERM is harmless here, but one is the intent).
+child=$(pgrep -P "$server_pid" | head -n 1 || true)
+kill -TERM "${child:-$server_pid}"
 server_status=0
 wait "$server_pid" || server_status=$?
 server_pid=

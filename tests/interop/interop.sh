@@ -338,10 +338,16 @@ feed() { # FD LINE... : write lines a little apart, so that each becomes one rec
     done
 }
 
-# stop_server: SIGTERM, then its exit status in server_status.
+# stop_server: SIGTERM, then its exit status in server_status. The signal goes to
+# the server itself, the child of our timeout(1): signalled, timeout would pass it
+# on to its whole process group as well, and a second SIGTERM that lands while a
+# sanitizer build runs LeakSanitizer at exit kills LSan's tracer and hangs the
+# server.
 server_status=
 stop_server() {
-    kill -TERM "$server_pid" 2> /dev/null || true
+    local child
+    child=$(pgrep -P "$server_pid" | head -n 1 || true)
+    kill -TERM "${child:-$server_pid}" 2> /dev/null || true
     local end=$(($(ms) + 5000))
     while kill -0 "$server_pid" 2> /dev/null && [ "$(ms)" -lt "$end" ]; do sleep 0.05; done
     server_status=0
