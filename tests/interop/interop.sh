@@ -73,7 +73,8 @@ fi
 need() {
     case $1 in
     tern)
-        [ -n "$bindir" ] || { echo "FAIL: --bindir is needed to find tern-client/tern-server"; exit 1; }
+        [ -n "$bindir" ] ||
+            { echo "FAIL: --bindir is needed to find tern-client/tern-server"; exit 1; }
         for t in tern-client tern-server; do
             [ -x "$bindir/$t" ] || { echo "FAIL: $bindir/$t is missing (build it first)"; exit 1; }
         done ;;
@@ -132,7 +133,9 @@ gt_priority=NORMAL:-VERS-ALL:+VERS-DTLS1.2
 [ -n "$gt_cipher" ] && gt_priority+=":-CIPHER-ALL:+$gt_cipher:-KX-ALL:+$gt_kx"
 [ -n "$gt_groups" ] && gt_priority+=":-GROUP-ALL:$gt_groups"
 
-server_chain=$pki/leaf-$cert-chain.pem server_leaf=$pki/leaf-$cert.pem server_key=$pki/leaf-$cert.key
+server_chain=$pki/leaf-$cert-chain.pem
+server_leaf=$pki/leaf-$cert.pem
+server_key=$pki/leaf-$cert.key
 # Mutual authentication: the server requires a client certificate.
 require_client=false
 [ -n "$client_cert" ] || [ "$expect" = no-client-cert ] && require_client=true
