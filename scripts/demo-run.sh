@@ -31,6 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+: > "$work/server.out"
+: > "$work/server.err" # exist before the background server opens them
 timeout -k 2 30 "$build/tools/tern-server" --bind 127.0.0.1 --port 0 --echo \
     > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
