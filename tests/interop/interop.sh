@@ -5,13 +5,28 @@
 #   interop.sh --tern client|server --peer openssl|gnutls [--bindir DIR]
 #              [--suite IANA_NAME] [--group X25519|P-256] [--cert ecdsa|rsa]
 #              [--client-cert ecdsa|rsa] [--mtu N] [--name NAME] [--trust ca|fingerprint]
-#              [--expect-fail wrong-ca|wrong-name|wrong-fingerprint|no-client-cert]
-#              [--stand-in openssl|gnutls]
+#              [--expect-fail wrong-ca|wrong-name|wrong-fingerprint|no-client-cert|over-limit]
+#              [--stand-in openssl|gnutls] [--impair SPEC]
 #
 # --tern says which side tern-client / tern-server (from --bindir) plays; --peer is
 # the other side. --stand-in puts another real peer where tern would be: that is
 # how the harness itself is checked before tern can link (openssl <-> gnutls, see
 # selfcheck.sh), so that a failure with tern in place is tern's.
+#
+# --impair routes the client's datagrams through tern-impair (from --bindir), the
+# UDP impairment proxy: SPEC is its options without the dashes, comma-separated,
+# e.g. loss=20,seed=11 or max-size=1600 (keys: loss loss-up loss-down dup reorder
+# delay jitter max-size seed). The proxy always runs with --handshake-only: loss,
+# duplication and reordering hit handshake datagrams only, because DTLS does not
+# retransmit application data or alerts and the data check needs every line. The
+# handshake may then take several retransmission timeouts (1 s, doubling, on every
+# implementation), so the handshake deadline goes from 10 s to 45 s. Checked on
+# top: the proxy's counters, which must show at least one datagram dropped by loss
+# in each direction that was asked to lose some (else the seed does not test it),
+# and none dropped by size (both sides kept to the MTU under the link's limit).
+# --expect-fail over-limit turns the last check around: with tern's --mtu above the
+# link's max-size, tern's large datagrams are dropped every time, so no handshake
+# may complete within 4 s, and the proxy must have dropped datagrams from tern.
 #
 # A passing case: the server starts on a free loopback port; the client connects
 # (suite, group, certificates and MTU forced on BOTH sides when given), sends three
@@ -32,7 +47,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pki=$(cd "$here/../data/pki" && pwd)
 
 tern_role= peer= stand_in= bindir= suite= group= cert=ecdsa client_cert= mtu= expect=
-name=localhost trust=ca
+name=localhost trust=ca impair=
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -50,6 +65,7 @@ while [ $# -gt 0 ]; do
     --name) name=$2 ;;
     --trust) trust=$2 ;;
     --expect-fail) expect=$2 ;;
+    --impair) impair=$2 ;;
     *) usage ;;
     esac
     shift 2
@@ -60,6 +76,33 @@ case $cert in ecdsa | rsa) ;; *) usage ;; esac
 case ${stand_in:-openssl} in openssl | gnutls) ;; *) usage ;; esac
 
 skip() { echo "SKIP: $*"; exit 77; }
+
+# --impair SPEC -> tern-impair options; the handshake deadline (seconds) and the
+# bounds on the client and server processes follow from it.
+impair_args=() impair_lossy_up=false impair_lossy_down=false impair_size=false hs_wait=10
+if [ -n "$impair" ]; then
+    IFS=, read -r -a impair_items <<< "$impair"
+    for item in "${impair_items[@]}"; do
+        key=${item%%=*} value=${item#*=}
+        case $key in
+        loss | loss-up | loss-down)
+            lossy=true
+            [[ $value =~ ^0*\.?0*$ ]] && lossy=false
+            [ "$key" = loss-down ] || impair_lossy_up=$lossy
+            [ "$key" = loss-up ] || impair_lossy_down=$lossy ;;
+        max-size) impair_size=true ;;
+        dup | reorder | delay | jitter | seed) ;;
+        *) echo "FAIL: --impair: unknown key '$key' in $impair"; exit 1 ;;
+        esac
+        [[ $item == *=* && $value =~ ^[0-9.]+$ ]] ||
+            { echo "FAIL: --impair: '$item' is not KEY=NUMBER"; exit 1; }
+        impair_args+=("--$key" "$value")
+    done
+    hs_wait=45
+    [ -n "$bindir" ] && [ -x "$bindir/tern-impair" ] ||
+        skip "--impair needs tern-impair from --bindir (build it first)"
+fi
+client_bound=$((hs_wait + 20)) server_bound=$((hs_wait + 80))
 
 # ------------------------------------------------------------------ who plays what
 tern_impl=tern
@@ -143,7 +186,7 @@ require_client=false
 
 # ------------------------------------------------------------------ work area, cleanup
 work=$(mktemp -d "${TMPDIR:-/tmp}/tern-interop.XXXXXX")
-server_pid= client_pid=
+server_pid= client_pid= impair_pid=
 kill_tree() {
     local pid=$1
     [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null || return 0
@@ -157,6 +200,7 @@ kill_tree() {
 cleanup() {
     exec 7>&- 8>&- 2> /dev/null || true
     kill_tree "$client_pid"
+    kill_tree "$impair_pid"
     kill_tree "$server_pid"
     wait 2> /dev/null || true
     if [ "${TERN_INTEROP_KEEP:-0}" = 1 ]; then
@@ -253,7 +297,7 @@ start_server() {
             ready='listening on IPv4 .*done' ;;
         esac
         note "server: ${args[*]}"
-        timeout -k 2 90 "${args[@]}" < "$work/server.in" > "$work/server.out" \
+        timeout -k 2 "$server_bound" "${args[@]}" < "$work/server.in" > "$work/server.out" \
             2> "$work/server.err" &
         server_pid=$!
         if wait_for "$ready" 10 "$server_pid" "$work/server.out" "$work/server.err"; then
@@ -273,6 +317,55 @@ start_server() {
     fail "no free port found for the $server_impl server"
 }
 
+# ------------------------------------------------------------------ the proxy
+# Without --impair the client talks to the server directly.
+client_port=
+start_impair() {
+    if [ -z "$impair" ]; then
+        client_port=$port
+        return 0
+    fi
+    # --verbose: one line per datagram, in the logs printed on failure.
+    local args=("$bindir/tern-impair" --listen 127.0.0.1:0 --to "127.0.0.1:$port"
+        --handshake-only --duration "$server_bound" --verbose "${impair_args[@]}")
+    note "proxy: ${args[*]}"
+    timeout -k 2 "$((server_bound + 5))" "${args[@]}" > "$work/impair.out" 2> "$work/impair.err" &
+    impair_pid=$!
+    wait_for '^listening on 127\.0\.0\.1:[0-9]+$' 10 "$impair_pid" "$work/impair.err" ||
+        fail "tern-impair did not start"
+    client_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/impair.err")
+}
+
+# stop_impair: SIGTERM (to tern-impair itself, as for the server), then its counters
+# are checked: each lossy direction must have lost something, the size limit nothing.
+impair_counter() { # DIR NAME : one counter of the proxy's exit lines
+    sed -nE "s/^tern-impair: $1: .*[ ,]$2 ([0-9]+)(,.*)?\$/\1/p" "$work/impair.err"
+}
+stop_impair() {
+    [ -n "$impair_pid" ] || return 0
+    local child dir lossy lost big=0
+    child=$(pgrep -P "$impair_pid" | head -n 1 || true)
+    kill -TERM "${child:-$impair_pid}" 2> /dev/null || true
+    wait "$impair_pid" 2> /dev/null || true
+    impair_pid=
+    for dir in up down; do
+        grep -q "^tern-impair: $dir: in " "$work/impair.err" ||
+            fail "tern-impair printed no counters for '$dir'"
+        note "proxy $(grep -E "^tern-impair: $dir: " "$work/impair.err" | sed 's/^tern-impair: //')"
+        lost=$(impair_counter $dir "dropped by loss")
+        big=$((big + $(impair_counter $dir "dropped by size")))
+        lossy=impair_lossy_$dir
+        if ${!lossy} && [ "$lost" = 0 ]; then
+            fail "tern-impair lost no datagram going $dir: this seed tests no loss there"
+        fi
+    done
+    note "proxy $(grep -E '^tern-impair: clients ' "$work/impair.err" | sed 's/^tern-impair: //')"
+    if $impair_size && [ "$big" != 0 ] && [ "$expect" != over-limit ]; then
+        fail "tern-impair dropped $big datagram(s) over the size limit: a side ignored its MTU"
+    fi
+    return 0
+}
+
 # ------------------------------------------------------------------ the client
 client_hs_re=
 start_client() {
@@ -284,7 +377,8 @@ start_client() {
     [[ $vname =~ ^[0-9.]+$ ]] && is_ip=true
     case $client_impl in
     tern)
-        args=("$bindir/tern-client" --host 127.0.0.1 --port "$port" --stats --timeout 10 --wait 5)
+        args=("$bindir/tern-client" --host 127.0.0.1 --port "$client_port" --stats
+            --timeout "$hs_wait" --wait 5)
         case $trust/$expect in
         */wrong-fingerprint)
             args+=(--fingerprint "$(fingerprint "$pki/other-leaf.pem")") ;;
@@ -301,7 +395,7 @@ start_client() {
             --key "$pki/leaf-$client_cert.key")
         client_hs_re='^handshake: ' ;;
     openssl)
-        args=(openssl s_client -dtls1_2 -connect "127.0.0.1:$port" -CAfile "$ca"
+        args=(openssl s_client -dtls1_2 -connect "127.0.0.1:$client_port" -CAfile "$ca"
             -verify_return_error)
         if $is_ip; then args+=(-verify_ip "$vname"); else
             args+=(-verify_hostname "$vname" -servername "$vname"); fi
@@ -312,7 +406,7 @@ start_client() {
             -cert_chain "$pki/int-ca.pem" -key "$pki/leaf-$client_cert.key")
         client_hs_re='^New, TLSv1\.2, Cipher is ' ;;
     gnutls)
-        args=(gnutls-cli --udp -p "$port" --x509cafile "$ca" --verify-hostname "$vname"
+        args=(gnutls-cli --udp -p "$client_port" --x509cafile "$ca" --verify-hostname "$vname"
             --priority "$gt_priority")
         $is_ip || args+=(--sni-hostname "$vname")
         [ -n "$mtu" ] && args+=(--mtu "$mtu")
@@ -323,7 +417,8 @@ start_client() {
     esac
     note "client: ${args[*]}"
     mkfifo "$work/client.in"
-    timeout -k 2 30 "${args[@]}" < "$work/client.in" > "$work/client.out" 2> "$work/client.err" &
+    timeout -k 2 "$client_bound" "${args[@]}" < "$work/client.in" > "$work/client.out" \
+        2> "$work/client.err" &
     client_pid=$!
     exec 8> "$work/client.in" # stdin stays open until the data has been checked
 }
@@ -406,6 +501,7 @@ check_tern_stats() { # ROLE
     a=$(sed -E 's/.*largest datagram in ([0-9]+) out ([0-9]+).*/\1/' <<< "$line")
     b=$(sed -E 's/.*largest datagram in ([0-9]+) out ([0-9]+).*/\2/' <<< "$line")
     note "tern-$1 largest datagram in $a out $b${mtu:+ (mtu $mtu)}"
+    [ -z "$impair" ] || note "tern-$1 ${line#*stats: }"
     if [ -n "$mtu" ]; then
         [ "$b" -le "$mtu" ] || fail "tern-$1 sent a $b-byte datagram over --mtu $mtu"
         [ "$a" -le "$mtu" ] || fail "the peer sent a $a-byte datagram over its mtu $mtu"
@@ -476,19 +572,46 @@ expect_failure() {
     fi
 }
 
+# --expect-fail over-limit: the handshake must not complete, for want of tern's
+# datagrams that the link dropped as too large.
+expect_over_limit() {
+    local from=down big
+    [ "$tern_role" = client ] && from=up
+    $impair_size || { echo "FAIL: --expect-fail over-limit needs --impair max-size=N"; exit 1; }
+    wait_for "$client_hs_re" 4 "$client_pid" "$work/client.out" "$work/client.err" &&
+        fail "the handshake completed through a link that drops tern's large datagrams"
+    kill_tree "$client_pid"
+    wait "$client_pid" 2> /dev/null || true
+    client_pid=
+    stop_impair
+    big=$(impair_counter $from "dropped by size")
+    [ "$big" -ge 1 ] || fail "tern-impair dropped no datagram from tern-$tern_role by size"
+    note "the link dropped $big datagram(s) from tern-$tern_role as too large; no handshake"
+    stop_server
+    if [ "$server_impl" = tern ]; then
+        [ "$server_status" = 0 ] || fail "tern-server exited $server_status on SIGTERM"
+    fi
+}
+
 # ------------------------------------------------------------------ run
 note "case: tern-$tern_role vs $peer${stand_in:+ (tern played by $stand_in)}"
 start_server
 note "server ($server_impl) ready on 127.0.0.1:$port"
+start_impair
+[ -n "$impair" ] && note "proxy ready on 127.0.0.1:$client_port"
 start_client
 
-if [ -n "$expect" ]; then
+if [ "$expect" = over-limit ]; then
+    expect_over_limit
+    echo "PASS (expected failure: $expect)"
+    exit 0
+elif [ -n "$expect" ]; then
     expect_failure
     echo "PASS (expected failure: $expect)"
     exit 0
 fi
 
-wait_for "$client_hs_re" 10 "$client_pid" "$work/client.out" "$work/client.err" ||
+wait_for "$client_hs_re" "$hs_wait" "$client_pid" "$work/client.out" "$work/client.err" ||
     fail "the client ($client_impl) did not complete the handshake"
 if [ "$server_impl" = openssl ]; then
     wait_for '^CIPHER is ' 5 "$server_pid" "$work/server.out" ||
@@ -538,6 +661,7 @@ if [ "$server_impl" = tern ]; then
         fail "tern-server did not see the client's close_notify"
 fi
 
+stop_impair
 check_negotiated "$client_impl" client
 check_negotiated "$server_impl" server
 [ "$client_impl" = tern ] && check_tern_stats client

@@ -5,7 +5,9 @@
 #
 #   tests/interop/selfcheck.sh [NAME-REGEX]
 #
-# Tern-only cases (fingerprint pinning) are reported as skipped.
+# Tern-only cases (fingerprint pinning) are reported as skipped, and so are the
+# cases through tern-impair unless TERN_INTEROP_BINDIR names the directory holding
+# it (build/tools): the proxy is the one tern program these runs use.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 filter=${1:-.}
@@ -19,8 +21,8 @@ while read -r name args; do
         [ $peer = gnutls ] && other=openssl
         # shellcheck disable=SC2086 # args is a list of options
         rc=0
-        out=$(timeout 60 "$here/interop.sh" --tern "$role" --peer $peer --stand-in $other \
-            $args 2>&1) || rc=$?
+        out=$(timeout 150 "$here/interop.sh" --tern "$role" --peer $peer --stand-in $other \
+            ${TERN_INTEROP_BINDIR:+--bindir "$TERN_INTEROP_BINDIR"} $args 2>&1) || rc=$?
         case $rc in
         0) pass=$((pass + 1)); echo "pass  $peer.$name (tern played by $other)" ;;
         77) skipped=$((skipped + 1)); echo "skip  $peer.$name: ${out##*SKIP: }" ;;
