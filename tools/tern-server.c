@@ -90,7 +90,8 @@ static void usage(FILE *f)
             "  --echo              send every record back; otherwise print them on stdout\n"
             "  --cipher NAMES      suites by IANA name, ':' or ',' separated, preferred first\n"
             "  --groups LIST       key exchange groups: X25519, P-256, P-384\n"
-            "  --stats             print each connection's counters when it ends\n"
+            "  --stats             print each connection's counters when it ends, and the\n"
+            "                      endpoint's on exit\n"
             "  --quiet             print errors only\n"
             "  --verbose           print tern's debug log\n"
             "\n"
@@ -395,6 +396,25 @@ static void shut_down(server *sv)
     if (!sv->opt->quiet)
         fprintf(stderr, PROG ": shutting down, close_notify sent to %d peer%s\n", closed,
                 closed == 1 ? "" : "s");
+    if (sv->opt->common.stats) {
+        tern_endpoint_stats st;
+
+        tern_endpoint_get_stats(sv->ep, &st);
+        fprintf(stderr,
+                "endpoint: datagrams in %llu out %llu, recv calls %llu, send calls %llu, "
+                "hello replies %llu, hello dropped %llu, associations %llu (peak %zu), "
+                "handshakes done %llu failed %llu, restarts %llu, replaced %llu, "
+                "idle closed %llu, turned away %llu, send dropped %llu\n",
+                (unsigned long long)st.datagrams_in, (unsigned long long)st.datagrams_out,
+                (unsigned long long)st.recv_calls, (unsigned long long)st.send_calls,
+                (unsigned long long)st.hello_replies, (unsigned long long)st.hello_dropped,
+                (unsigned long long)st.assocs_created, st.assocs_peak,
+                (unsigned long long)st.handshakes_done, (unsigned long long)st.handshakes_failed,
+                (unsigned long long)st.restarts, (unsigned long long)st.replaced,
+                (unsigned long long)st.idle_closed,
+                (unsigned long long)(st.limit_assocs + st.limit_handshakes),
+                (unsigned long long)st.send_dropped);
+    }
 }
 
 int main(int argc, char **argv)

@@ -236,6 +236,7 @@ typedef struct tern_endpoint_stats {
     uint64_t send_dropped;             /* datagrams the socket refused (buffer full) */
     uint64_t truncated;                /* datagrams over opts.max_datagram */
     size_t assocs;                     /* now: associations (with handshakes) */
+    size_t assocs_peak;                /* the most there were at once */
     size_t handshakes;                 /* now: server handshakes in progress */
     size_t accept_queue;               /* now: completed, not yet accepted */
 } tern_endpoint_stats;

@@ -208,7 +208,8 @@ static tern_assoc *assoc_new(tern_endpoint *ep, tern_conn *c, const tern_demux_k
     ep->all = a;
     ep->n_timed++;
     a->counted = true;
-    ep->n_assocs++;
+    if (++ep->n_assocs > ep->st.assocs_peak)
+        ep->st.assocs_peak = ep->n_assocs;
     return a;
 }
 
