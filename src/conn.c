@@ -269,6 +269,14 @@ static tern_err dispatch(tern_conn *c, uint64_t now, const tern_hs_msg_in *m)
 
 static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
 {
+    /* A retransmission comes in new records: every record gets the next sequence
+     * number (RFC 6347 §4.1). A record number seen before is the network
+     * duplicating or delaying a datagram, not the peer asking again; later epochs
+     * have a replay window for that, epoch 0 (unprotected) is checked here. */
+    bool fresh = in->epoch != 0 || in->seq >= c->peer_seq0;
+    bool repeat = false;
+    if (in->epoch == 0 && fresh)
+        c->peer_seq0 = in->seq + 1;
     tern_rd r = tern_rd_init(in->data, in->len);
     while (!tern_rd_done(&r)) {
         tern_hs_hdr h;
@@ -287,11 +295,15 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
             continue;
         }
         tern_reasm_result res = tern_reasm_push(&c->reasm, in->epoch, &h, frag);
-        if (res == TERN_REASM_OLD)
+        if (res == TERN_REASM_OLD && fresh)
             peer_retransmitted(c, now);
+        else if (res == TERN_REASM_OLD)
+            repeat = true;
         else if (res != TERN_REASM_STORED)
             c->stats.dropped_other++;
     }
+    if (repeat)
+        c->stats.dropped_replay++; /* counted with the record layer's duplicates */
     tern_hs_msg_in m;
     while (c->hs != NULL && tern_reasm_pop(&c->reasm, &m) == TERN_OK) {
         /* A message of the peer's next flight: ours arrived (RFC 6347 §4.2.4). */
@@ -664,7 +676,7 @@ void tern_conn_stats(const tern_conn *c, tern_stats *out)
     *out = c->stats;
     out->records_out = rs->sent;
     out->dropped_bad_mac = rs->dropped[TERN_REC_DROP_BAD_MAC];
-    out->dropped_replay = rs->dropped[TERN_REC_DROP_REPLAY];
+    out->dropped_replay += rs->dropped[TERN_REC_DROP_REPLAY];
     out->dropped_epoch = rs->dropped[TERN_REC_DROP_EPOCH];
     out->dropped_malformed += rs->dropped[TERN_REC_DROP_BAD_HEADER] +
                               rs->dropped[TERN_REC_DROP_BAD_LENGTH] +

@@ -56,6 +56,7 @@ struct tern_conn {
     uint64_t write_epoch;    /* epoch for alerts and application data */
     uint64_t last_rtx_answer; /* when we last resent because the peer resent */
     bool answered_this_dgram;
+    uint64_t peer_seq0;      /* one past the highest epoch-0 record number seen */
 
     struct tern_hs12 *hs;    /* NULL once the handshake is over */
     uint64_t hs_started, hs_finished;

@@ -341,6 +341,8 @@ typedef struct tern_stats {
     uint64_t records_in, records_out;
     uint64_t dropped;            /* invalid records, all reasons */
     uint64_t dropped_bad_mac, dropped_replay, dropped_epoch, dropped_malformed, dropped_other;
+                                 /* replay: a record seen before (the network repeated
+                                    or delayed a datagram) */
     uint64_t retransmits;        /* flights sent again */
     uint64_t handshake_ms;       /* start to completion, 0 while in progress */
 } tern_stats;
