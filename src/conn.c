@@ -100,6 +100,7 @@ tern_conn *tern_conn_alloc(tern_config *cfg, tern_role role)
     tern_reasm_init(&c->reasm, 0);
     tern_reasm_set_msg_cap(&c->reasm, cfg->max_handshake_msg);
     tern_rtx_init(&c->rtx, cfg->rtx_initial_ms, cfg->rtx_max_ms);
+    tern_rtx_set_steady(&c->rtx, cfg->rtx_steady);
     if (tern_rec_init(&c->rec, 0) != TERN_OK || rq_init(&c->app_in, cfg->max_app_queue) != TERN_OK ||
         rq_init(&c->app_out, cfg->max_send_queue) != TERN_OK ||
         rq_init(&c->early, cfg->max_early_records) != TERN_OK) {
@@ -530,6 +531,7 @@ tern_err tern_conn_tick(tern_conn *c, uint64_t now)
     if (tern_rtx_expired(&c->rtx, now)) {
         tern_flight_rewind(&c->flight);
         c->stats.retransmits++;
+        c->stats.timeouts++;
     }
     return TERN_OK;
 }
