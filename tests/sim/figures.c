@@ -119,20 +119,16 @@ typedef struct drop_ccs {
     unsigned left;
 } drop_ccs;
 
-static bool drop_ccs_filter(void *ctx, sim_way way, const uint8_t *d, size_t len, uint64_t n)
+static bool drop_ccs_filter(void *ctx, sim_way way, const uint8_t *d, size_t len, uint64_t n,
+                            uint32_t *hold_ms)
 {
     (void)n;
+    (void)hold_ms;
     drop_ccs *dc = ctx;
-    if (way != SIM_S2C || dc->left == 0)
+    if (way != SIM_S2C || dc->left == 0 || !sim_has_record(d, len, TERN_CT_CHANGE_CIPHER_SPEC))
         return false;
-    for (size_t off = 0; off + TERN_DTLS12_HDR_LEN <= len;) {
-        if (d[off] == TERN_CT_CHANGE_CIPHER_SPEC) {
-            dc->left--;
-            return true;
-        }
-        off += TERN_DTLS12_HDR_LEN + ((size_t)d[off + 11] << 8 | d[off + 12]);
-    }
-    return false;
+    dc->left--;
+    return true;
 }
 
 /* The handshake time with the server's final flight dropped |drops| times on a clean

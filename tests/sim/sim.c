@@ -236,6 +236,18 @@ int sim_contract_check(size_t mtu, const uint8_t *dgram, size_t len, size_t prev
     return kind;
 }
 
+/* see sim.h */
+bool sim_has_record(const uint8_t *dgram, size_t len, uint8_t ct)
+{
+    tern_rd r = tern_rd_init(dgram, len);
+    tern_hdr12 h;
+    tern_rd frag;
+    while (tern_hdr12_read(&r, &h, &frag) == TERN_OK)
+        if (h.type == ct)
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------------ the link */
 
 typedef struct sim_item {
@@ -378,7 +390,8 @@ static void carry(sim *m, sim_way way, size_t mtu, const uint8_t *d, size_t len)
     if (m->p->trace)
         describe(d, len, desc, sizeof desc);
     const char *fate = NULL;
-    if (m->p->filter != NULL && m->p->filter(m->p->filter_ctx, way, d, len, n)) {
+    uint32_t hold = 0;
+    if (m->p->filter != NULL && m->p->filter(m->p->filter_ctx, way, d, len, n, &hold)) {
         r->filtered[way]++;
         fate = "DROPPED (script)";
     } else if (dir->max_size != 0 && len > dir->max_size) {
@@ -398,6 +411,7 @@ static void carry(sim *m, sim_way way, size_t mtu, const uint8_t *d, size_t len)
     uint64_t at = m->now + dir->delay_ms + (uint64_t)(u_jit * (dir->jitter_ms + 1));
     if (u_reord < dir->reorder)
         at += dir->reorder_ms;
+    at += hold;
     enqueue(m, way, at, order, d, len);
     bool dup = u_dup < dir->dup;
     if (dup) {
@@ -581,8 +595,13 @@ void sim_run(const sim_params *p, uint64_t seed, sim_result *r)
             r->done_ms = m.now;
             break;
         }
-        if (tern_conn_state(m.c) == TERN_STATE_FAILED ||
-            (m.s != NULL && tern_conn_state(m.s) == TERN_STATE_FAILED)) {
+        /* A failure ends the run once neither end is still handshaking (the other
+         * may yet time out, or learn of it from an alert). */
+        bool c_live = tern_conn_state(m.c) == TERN_STATE_HANDSHAKE;
+        bool s_live = m.s != NULL && tern_conn_state(m.s) == TERN_STATE_HANDSHAKE;
+        if ((tern_conn_state(m.c) == TERN_STATE_FAILED ||
+             (m.s != NULL && tern_conn_state(m.s) == TERN_STATE_FAILED)) &&
+            !c_live && !s_live) {
             stop(&m, "a connection failed");
             break;
         }

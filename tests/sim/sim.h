@@ -59,9 +59,13 @@ typedef struct sim_dir {
 
 /* A scripted impairment, asked about every datagram of both ways before the random
  * ones (which are drawn anyway, so a filter does not shift them). |n| counts the
- * datagrams of |way| from 0. Return true to drop the datagram. */
+ * datagrams of |way| from 0. Return true to drop the datagram; or set *hold_ms
+ * (0 on entry) to delay it that much more than the link would. */
 typedef bool (*sim_filter_fn)(void *ctx, sim_way way, const uint8_t *dgram, size_t len,
-                              uint64_t n);
+                              uint64_t n, uint32_t *hold_ms);
+
+/* Helpers for filters: does |dgram| hold a record of content type |ct|? */
+bool sim_has_record(const uint8_t *dgram, size_t len, uint8_t ct);
 
 typedef struct sim_params {
     tern_config *ccfg, *scfg; /* the caller's, not changed; install sim_rng() in both */
