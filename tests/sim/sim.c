@@ -274,8 +274,8 @@ typedef struct sim {
     uint64_t n_way[2];
     bool both_established;
     /* the application */
-    bool pinged, ponged, greeted, greet_read;
-    uint64_t next_ping;
+    bool ponged, got_ping, greet_read;
+    uint64_t next_ping, next_greet;
 } sim;
 
 static void trace(const sim *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -445,24 +445,24 @@ static void app_step(sim *m)
     const sim_params *p = m->p;
     uint8_t buf[2048];
     size_t n;
+    uint64_t retry = p->app_retry_ms ? p->app_retry_ms : SIM_DEFAULT_APP_RETRY_MS;
+    /* Application data is not retransmitted by DTLS: like a real application (CoAP
+     * confirmable messages), each end repeats its message until it sees an answer.
+     * The server greets until the client's first message comes; the client, after
+     * the greeting when there is one, pings until the echo comes. */
     if (m->s != NULL) {
-        if (p->server_first && !m->greeted && tern_conn_state(m->s) == TERN_STATE_ESTABLISHED) {
-            m->greeted = tern_conn_write(m->s, greeting, sizeof greeting) == TERN_OK;
-            trace(m, "server app: greeting written");
+        if (p->server_first && !m->got_ping && tern_conn_state(m->s) == TERN_STATE_ESTABLISHED &&
+            m->now >= m->next_greet) {
+            if (tern_conn_write(m->s, greeting, sizeof greeting) == TERN_OK)
+                trace(m, "server app: greeting written");
+            m->next_greet = m->now + retry;
         }
         while (tern_conn_read(m->s, buf, sizeof buf, &n) == TERN_OK) {
-            trace(m, "server app: read %zu bytes, echoing", n);
+            trace(m, "server app: read %zu bytes%s", n, p->echo ? ", echoing" : "");
+            m->got_ping = true;
             if (p->echo && tern_conn_write(m->s, buf, n) != TERN_OK)
                 trace(m, "server app: echo refused");
         }
-    }
-    if (tern_conn_state(m->c) == TERN_STATE_ESTABLISHED && p->echo && !m->ponged &&
-        m->now >= m->next_ping) {
-        if (tern_conn_write(m->c, ping, sizeof ping) == TERN_OK) {
-            trace(m, "client app: ping written");
-            m->pinged = true;
-        }
-        m->next_ping = m->now + (p->app_retry_ms ? p->app_retry_ms : SIM_DEFAULT_APP_RETRY_MS);
     }
     while (tern_conn_read(m->c, buf, sizeof buf, &n) == TERN_OK) {
         if (n == sizeof ping && memcmp(buf, ping, n) == 0)
@@ -470,6 +470,12 @@ static void app_step(sim *m)
         else if (n == sizeof greeting && memcmp(buf, greeting, n) == 0)
             m->greet_read = true;
         trace(m, "client app: read %zu bytes", n);
+    }
+    if (tern_conn_state(m->c) == TERN_STATE_ESTABLISHED && p->echo && !m->ponged &&
+        (!p->server_first || m->greet_read) && m->now >= m->next_ping) {
+        if (tern_conn_write(m->c, ping, sizeof ping) == TERN_OK)
+            trace(m, "client app: ping written");
+        m->next_ping = m->now + retry;
     }
     drain(m, SIM_C2S);
     drain(m, SIM_S2C);
@@ -613,8 +619,12 @@ void sim_run(const sim_params *p, uint64_t seed, sim_result *r)
         size_t i = next_item(&m);
         uint64_t next = min3(i == SIZE_MAX ? UINT64_MAX : m.q[i].at, tern_conn_deadline(m.c),
                              m.s ? tern_conn_deadline(m.s) : UINT64_MAX);
-        if (p->echo && m.both_established && !m.ponged && m.next_ping < next)
+        if (p->echo && m.both_established && !m.ponged && (!p->server_first || m.greet_read) &&
+            m.next_ping < next)
             next = m.next_ping;
+        if (p->server_first && m.s != NULL && tern_conn_state(m.s) == TERN_STATE_ESTABLISHED &&
+            !m.got_ping && m.next_greet < next)
+            next = m.next_greet;
         if (next == UINT64_MAX) {
             stop(&m, "hang: no datagram on the way and no timer running");
             break;

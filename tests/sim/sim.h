@@ -76,7 +76,9 @@ typedef struct sim_params {
                                  |app_retry_ms|, until the server's echo of it arrives */
     uint32_t app_retry_ms;    /* 0: 1000 */
     bool server_first;        /* the server writes a greeting as soon as it is
-                                 established; the client must read it */
+                                 established, again every |app_retry_ms| until the
+                                 client's ping comes; the client must read it (and
+                                 pings only after it) */
     sim_filter_fn filter;
     void *filter_ctx;
     bool trace;               /* print every datagram and event to stderr */
