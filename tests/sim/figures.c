@@ -6,7 +6,7 @@
  * For each loss rate, |seeds| runs (seeds first .. first + seeds - 1). Each run:
  * default configs (ECDSA P-256 chain, MTU 1200, default timers), every datagram
  * lost with the same probability in each direction, a one-way delay of 25 ms plus
- * 0-10 ms of jitter; success is the handshake completing on both ends and a ping
+ * 0-10 ms of jitter (--delay); success is the handshake completing on both ends and a ping
  * echoed back within 60 s of virtual time (the application sends its ping again
  * every second until the echo comes). Handshake times are in virtual time, from
  * the client's start to both ends established; runs that did not complete count
@@ -17,10 +17,11 @@
  * on an otherwise clean link.
  *
  *   tern-sim-figures [--seeds N] [--first S] [--loss 0,10,...] [--check] [--markdown]
- *                    [--rtx initial_ms,max_ms,handshake_ms]
+ *                    [--rtx initial_ms,max_ms,handshake_ms] [--delay ms[,jitter_ms]]
  *
  * --rtx replaces the default timers (tern_config_set_timers) on both ends, to
- * compare settings.
+ * compare settings; --delay changes the link's one-way delay and jitter (the
+ * targets are for the default 25,10).
  *
  * --check exits non-zero unless the targets hold: at 20 % loss 100 % complete and
  * p95 <= 3 s; at 40 % loss >= 99.5 % complete and p95 <= 8 s; the final flight lost
@@ -70,6 +71,8 @@ static void fmt_ms(char *out, size_t cap, uint64_t ms)
         snprintf(out, cap, "%.2f s", (double)ms / 1000.0);
 }
 
+static unsigned delay_ms = 25, jitter_ms = 10;
+
 static bool run_cell(tern_config *ccfg, tern_config *scfg, unsigned loss, uint64_t first,
                      unsigned seeds, cell *out)
 {
@@ -81,8 +84,8 @@ static bool run_cell(tern_config *ccfg, tern_config *scfg, unsigned loss, uint64
     p.echo = true;
     for (int w = 0; w < 2; w++) {
         p.dir[w].loss = loss / 100.0;
-        p.dir[w].delay_ms = 25;
-        p.dir[w].jitter_ms = 10;
+        p.dir[w].delay_ms = delay_ms;
+        p.dir[w].jitter_ms = jitter_ms;
     }
     uint64_t *t = malloc(seeds * sizeof *t);
     if (t == NULL)
@@ -144,7 +147,7 @@ static uint64_t final_flight_time(tern_config *ccfg, tern_config *scfg, unsigned
     p.filter = drop_ccs_filter;
     p.filter_ctx = &dc;
     for (int w = 0; w < 2; w++)
-        p.dir[w].delay_ms = 25;
+        p.dir[w].delay_ms = delay_ms;
     sim_result r;
     sim_run(&p, 1, &r);
     if (!r.done || !r.contract_ok || dc.left != 0) {
@@ -159,7 +162,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: tern-sim-figures [--seeds N] [--first S] [--loss 0,10,20,...] [--check] "
             "[--markdown]\n"
-            "                        [--rtx initial_ms,max_ms,handshake_ms]\n");
+            "                        [--rtx initial_ms,max_ms,handshake_ms]"
+            " [--delay ms[,jitter_ms]]\n");
     exit(2);
 }
 
@@ -184,6 +188,9 @@ int main(int argc, char **argv)
                 loss[nloss++] = (unsigned)v;
                 s = end;
             }
+        } else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc) {
+            if (sscanf(argv[++i], "%u,%u", &delay_ms, &jitter_ms) < 1)
+                usage();
         } else if (strcmp(argv[i], "--rtx") == 0 && i + 1 < argc) {
             if (sscanf(argv[++i], "%u,%u,%u", &rtx[0], &rtx[1], &rtx[2]) != 3)
                 usage();
@@ -217,8 +224,8 @@ int main(int argc, char **argv)
         printf("| loss each way | runs | complete | median | p95 | p99 | datagrams |\n"
                "|---:|---:|---:|---:|---:|---:|---:|\n");
     else
-        printf("%6s %6s %9s %9s %9s %9s %10s\n", "loss", "runs", "complete", "median", "p95",
-               "p99", "datagrams");
+        printf("%6s %6s %9s %9s %9s %9s %10s\n", "loss", "runs", "complete", "median", "p95", "p99",
+               "datagrams");
     for (unsigned i = 0; i < nloss; i++) {
         cell c;
         if (!run_cell(ccfg, scfg, loss[i], first, seeds, &c))
@@ -229,8 +236,8 @@ int main(int argc, char **argv)
         fmt_ms(p99, sizeof p99, c.p99);
         double pct = 100.0 * c.done / c.seeds;
         if (markdown)
-            printf("| %u %% | %u | %.1f %% | %s | %s | %s | %.1f |\n", c.loss, c.seeds, pct, m,
-                   p95, p99, c.datagrams);
+            printf("| %u %% | %u | %.1f %% | %s | %s | %s | %.1f |\n", c.loss, c.seeds, pct, m, p95,
+                   p99, c.datagrams);
         else
             printf("%5u%% %6u %8.1f%% %9s %9s %9s %10.1f\n", c.loss, c.seeds, pct, m, p95, p99,
                    c.datagrams);

@@ -65,7 +65,10 @@ static void link_seed(link_rng *g, uint64_t seed)
         g->s[i] = splitmix(&seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t link_next(link_rng *g)
 {
@@ -81,7 +84,10 @@ static uint64_t link_next(link_rng *g)
 }
 
 /* Uniform in [0, 1). */
-static double link_unit(link_rng *g) { return (double)(link_next(g) >> 11) / 9007199254740992.0; }
+static double link_unit(link_rng *g)
+{
+    return (double)(link_next(g) >> 11) / 9007199254740992.0;
+}
 
 /* ------------------------------------------------------------------ environment */
 
@@ -112,8 +118,8 @@ const char *sim_pki(const char *name)
 tern_config *sim_server_config(const char *chain, const char *key, size_t mtu)
 {
     tern_config *cfg = tern_config_new();
-    tern_err err = cfg ? tern_config_load_certificate(cfg, sim_pki(chain), sim_pki(key))
-                       : TERN_ERR_NOMEM;
+    tern_err err =
+        cfg ? tern_config_load_certificate(cfg, sim_pki(chain), sim_pki(key)) : TERN_ERR_NOMEM;
     if (err == TERN_OK && mtu != 0)
         err = tern_config_set_mtu(cfg, mtu);
     if (err != TERN_OK) {
@@ -145,8 +151,8 @@ tern_config *sim_client_config(const char *ca, size_t mtu)
 /* ------------------------------------------------------------------ the contract */
 
 /* see sim.h */
-int sim_contract_check(size_t mtu, const uint8_t *dgram, size_t len, size_t prev_len,
-                       int prev_kind, char *why, size_t whycap)
+int sim_contract_check(size_t mtu, const uint8_t *dgram, size_t len, size_t prev_len, int prev_kind,
+                       char *why, size_t whycap)
 {
     why[0] = '\0';
     if (len == 0) {
@@ -222,9 +228,9 @@ int sim_contract_check(size_t mtu, const uint8_t *dgram, size_t len, size_t prev
         }
     }
     int kind = (hs + app + alert) > 1 ? SIM_KIND_MIXED
-               : hs                  ? SIM_KIND_HS
-               : app                 ? SIM_KIND_APP
-                                     : SIM_KIND_ALERT;
+               : hs                   ? SIM_KIND_HS
+               : app                  ? SIM_KIND_APP
+                                      : SIM_KIND_ALERT;
     if (prev_len != 0 && prev_kind == kind && (kind == SIM_KIND_HS || kind == SIM_KIND_APP) &&
         prev_len + first_len <= mtu) {
         snprintf(why, whycap,
@@ -266,9 +272,9 @@ typedef struct sim {
     link_rng rng[2];
     sim_item *q;
     size_t nq, capq;
-    uint64_t burst;           /* counts drains */
-    uint64_t burst_pos;       /* datagrams sent in the current burst */
-    size_t last_len[2];       /* previous datagram of the burst, by way */
+    uint64_t burst;     /* counts drains */
+    uint64_t burst_pos; /* datagrams sent in the current burst */
+    size_t last_len[2]; /* previous datagram of the burst, by way */
     int last_kind[2];
     uint64_t last_burst[2];
     uint64_t n_way[2];
@@ -402,8 +408,8 @@ static void carry(sim *m, sim_way way, size_t mtu, const uint8_t *d, size_t len)
         fate = "LOST";
     }
     if (fate != NULL) {
-        trace(m, "%s #%llu %4zu B%s  %s", way == SIM_C2S ? "C->S" : "S->C",
-              (unsigned long long)n, len, m->p->trace ? desc : "", fate);
+        trace(m, "%s #%llu %4zu B%s  %s", way == SIM_C2S ? "C->S" : "S->C", (unsigned long long)n,
+              len, m->p->trace ? desc : "", fate);
         return;
     }
     uint64_t pos = m->burst_pos++;
@@ -416,8 +422,8 @@ static void carry(sim *m, sim_way way, size_t mtu, const uint8_t *d, size_t len)
     bool dup = u_dup < dir->dup;
     if (dup) {
         r->dups[way]++;
-        enqueue(m, way, m->now + dir->delay_ms + (uint64_t)(u_jit2 * (dir->jitter_ms + 1)),
-                order, d, len);
+        enqueue(m, way, m->now + dir->delay_ms + (uint64_t)(u_jit2 * (dir->jitter_ms + 1)), order,
+                d, len);
     }
     trace(m, "%s #%llu %4zu B%s  arrives at %llu%s", way == SIM_C2S ? "C->S" : "S->C",
           (unsigned long long)n, len, m->p->trace ? desc : "", (unsigned long long)at,
@@ -486,9 +492,11 @@ static void deliver(sim *m, sim_item *it)
     const char *who = it->way == SIM_C2S ? "server" : "client";
     trace(m, "%s receives %zu B", who, it->len);
     if (it->way == SIM_S2C) {
-        if (tern_conn_recv(m->c, m->now, it->data, it->len) != TERN_OK) { /* state says */ }
+        if (tern_conn_recv(m->c, m->now, it->data, it->len) != TERN_OK) { /* state says */
+        }
     } else if (m->s != NULL) {
-        if (tern_conn_recv(m->s, m->now, it->data, it->len) != TERN_OK) { /* state says */ }
+        if (tern_conn_recv(m->s, m->now, it->data, it->len) != TERN_OK) { /* state says */
+        }
     } else {
         uint8_t reply[SIM_DGRAM_MAX];
         size_t rn;
@@ -541,7 +549,8 @@ static void tick(sim *m, tern_conn *conn, const char *who)
     if (conn == NULL || tern_conn_deadline(conn) > m->now)
         return;
     trace(m, "%s timer", who);
-    if (tern_conn_tick(conn, m->now) != TERN_OK) { /* state says */ }
+    if (tern_conn_tick(conn, m->now) != TERN_OK) { /* state says */
+    }
     drain(m, SIM_C2S);
     drain(m, SIM_S2C);
 }
@@ -589,8 +598,7 @@ void sim_run(const sim_params *p, uint64_t seed, sim_result *r)
     drain(&m, SIM_C2S);
     for (;;) {
         app_step(&m);
-        if (!m.both_established && m.s != NULL &&
-            tern_conn_state(m.c) == TERN_STATE_ESTABLISHED &&
+        if (!m.both_established && m.s != NULL && tern_conn_state(m.c) == TERN_STATE_ESTABLISHED &&
             tern_conn_state(m.s) == TERN_STATE_ESTABLISHED) {
             m.both_established = true;
             r->hs_ms = m.now;
@@ -669,14 +677,14 @@ void sim_print_failure(const char *what, const sim_result *r)
             "  %s: seed %llu: %s%s%s; client %s (%s, %llu retransmissions), server %s (%s); "
             "datagrams %llu/%llu sent, %llu/%llu lost; at %llu ms\n"
             "    replay: TERN_SIM_SEED=%llu TERN_SIM_TRACE=1 <this test> <case>\n",
-            what, (unsigned long long)r->seed, r->done ? "done" : "NOT DONE",
-            r->why[0] ? ": " : "", r->why,
+            what, (unsigned long long)r->seed, r->done ? "done" : "NOT DONE", r->why[0] ? ": " : "",
+            r->why,
             r->cstate == TERN_STATE_ESTABLISHED ? "established"
             : r->cstate == TERN_STATE_FAILED    ? "failed"
             : r->cstate == TERN_STATE_CLOSED    ? "closed"
                                                 : "in handshake",
             tern_err_name(r->cerr), (unsigned long long)r->cstats.retransmits,
-            !r->server_made                     ? "never made"
+            !r->server_made                       ? "never made"
             : r->sstate == TERN_STATE_ESTABLISHED ? "established"
             : r->sstate == TERN_STATE_FAILED      ? "failed"
                                                   : "in handshake",

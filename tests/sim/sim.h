@@ -46,23 +46,23 @@ typedef enum sim_way {
 
 /* One direction of the link. Probabilities are 0..1. */
 typedef struct sim_dir {
-    double loss;          /* a datagram is lost */
-    double dup;           /* a datagram arrives twice (the copy with its own jitter) */
-    double reorder;       /* a datagram is held back |reorder_ms| more, so later ones pass it */
-    uint32_t delay_ms;    /* one-way delay */
-    uint32_t jitter_ms;   /* plus 0..jitter_ms, uniform, per datagram */
+    double loss;        /* a datagram is lost */
+    double dup;         /* a datagram arrives twice (the copy with its own jitter) */
+    double reorder;     /* a datagram is held back |reorder_ms| more, so later ones pass it */
+    uint32_t delay_ms;  /* one-way delay */
+    uint32_t jitter_ms; /* plus 0..jitter_ms, uniform, per datagram */
     uint32_t reorder_ms;
-    size_t max_size;      /* a relay on the path drops larger datagrams; 0: no limit */
-    bool reverse_bursts;  /* the datagrams one side sends at one instant (a flight)
-                             arrive in reverse order */
+    size_t max_size;     /* a relay on the path drops larger datagrams; 0: no limit */
+    bool reverse_bursts; /* the datagrams one side sends at one instant (a flight)
+                            arrive in reverse order */
 } sim_dir;
 
 /* A scripted impairment, asked about every datagram of both ways before the random
  * ones (which are drawn anyway, so a filter does not shift them). |n| counts the
  * datagrams of |way| from 0. Return true to drop the datagram; or set *hold_ms
  * (0 on entry) to delay it that much more than the link would. */
-typedef bool (*sim_filter_fn)(void *ctx, sim_way way, const uint8_t *dgram, size_t len,
-                              uint64_t n, uint32_t *hold_ms);
+typedef bool (*sim_filter_fn)(void *ctx, sim_way way, const uint8_t *dgram, size_t len, uint64_t n,
+                              uint32_t *hold_ms);
 
 /* Helpers for filters: does |dgram| hold a record of content type |ct|? */
 bool sim_has_record(const uint8_t *dgram, size_t len, uint8_t ct);
@@ -81,24 +81,24 @@ typedef struct sim_params {
                                  pings only after it) */
     sim_filter_fn filter;
     void *filter_ctx;
-    bool trace;               /* print every datagram and event to stderr */
+    bool trace; /* print every datagram and event to stderr */
 } sim_params;
 
 typedef struct sim_result {
     uint64_t seed;
-    bool done;             /* handshake complete on both ends (and echo, greeting) */
-    bool contract_ok;      /* every datagram kept the datagram contract */
-    char why[320];         /* the first contract breach, or why the run is not done */
-    uint64_t hs_ms;        /* start to both ends established; UINT64_MAX if never */
-    uint64_t done_ms;      /* start to the goal; UINT64_MAX if never */
-    uint64_t end_ms;       /* when the run stopped */
-    uint64_t sent[2];      /* datagrams given to the link, by way (HVRs included) */
-    uint64_t hs_sent;      /* of which carry handshake records (both ways) */
+    bool done;        /* handshake complete on both ends (and echo, greeting) */
+    bool contract_ok; /* every datagram kept the datagram contract */
+    char why[320];    /* the first contract breach, or why the run is not done */
+    uint64_t hs_ms;   /* start to both ends established; UINT64_MAX if never */
+    uint64_t done_ms; /* start to the goal; UINT64_MAX if never */
+    uint64_t end_ms;  /* when the run stopped */
+    uint64_t sent[2]; /* datagrams given to the link, by way (HVRs included) */
+    uint64_t hs_sent; /* of which carry handshake records (both ways) */
     uint64_t lost[2], dups[2], oversize[2], filtered[2];
-    size_t largest[2];     /* the largest datagram, by way */
-    bool server_made;      /* the front door accepted a ClientHello */
+    size_t largest[2]; /* the largest datagram, by way */
+    bool server_made;  /* the front door accepted a ClientHello */
     tern_state cstate, sstate;
-    tern_err cerr, serr;   /* from tern_conn_error (TERN_OK if none) */
+    tern_err cerr, serr; /* from tern_conn_error (TERN_OK if none) */
     tern_stats cstats, sstats;
 } sim_result;
 
@@ -129,8 +129,8 @@ bool sim_trace_env(void);
  * breach into |why| (empty when none). Exposed so a test can show that it catches
  * bad datagrams. */
 enum { SIM_KIND_HS = 1, SIM_KIND_APP = 2, SIM_KIND_ALERT = 3, SIM_KIND_MIXED = 4 };
-int sim_contract_check(size_t mtu, const uint8_t *dgram, size_t len, size_t prev_len,
-                       int prev_kind, char *why, size_t whycap);
+int sim_contract_check(size_t mtu, const uint8_t *dgram, size_t len, size_t prev_len, int prev_kind,
+                       char *why, size_t whycap);
 
 /* Print a one-line description of a result (seed, outcome, times, datagrams) to
  * stderr, with how to replay it. */

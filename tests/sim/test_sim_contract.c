@@ -196,10 +196,9 @@ static bool random_run(uint64_t seed, bool trace, outcome *o)
         if (!r.contract_ok || (!r.done && !timed_out) || other_error ||
             r.oversize[0] + r.oversize[1] != 0) {
             char what[160];
-            snprintf(what, sizeof what,
-                     "random link (MTU %zu/%zu, %s%s, loss %.0f%%/%.0f%%)", mtu_c, mtu_s,
-                     servers[srv].chain, mutual ? ", client cert" : "", p.dir[0].loss * 100,
-                     p.dir[1].loss * 100);
+            snprintf(what, sizeof what, "random link (MTU %zu/%zu, %s%s, loss %.0f%%/%.0f%%)",
+                     mtu_c, mtu_s, servers[srv].chain, mutual ? ", client cert" : "",
+                     p.dir[0].loss * 100, p.dir[1].loss * 100);
             sim_print_failure(what, &r);
             ok = false;
         }

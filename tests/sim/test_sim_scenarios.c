@@ -65,12 +65,12 @@ static uint64_t pick_seed(uint64_t seed)
 }
 
 /* A run must have kept the contract and reached its goal; else say why and fail. */
-#define CHECK_RUN(r, what)                                                               \
-    do {                                                                                 \
-        if (!(r).contract_ok || !(r).done) {                                             \
-            sim_print_failure(what, &(r));                                               \
-            CHECK((r).contract_ok && (r).done);                                          \
-        }                                                                                \
+#define CHECK_RUN(r, what)                                                                         \
+    do {                                                                                           \
+        if (!(r).contract_ok || !(r).done) {                                                       \
+            sim_print_failure(what, &(r));                                                         \
+            CHECK((r).contract_ok && (r).done);                                                    \
+        }                                                                                          \
     } while (0)
 
 TEST(clean_handshake_and_echo)
@@ -94,9 +94,9 @@ TEST(clean_handshake_and_echo)
 /* Drop the first |drops| datagrams of the server that carry a ChangeCipherSpec: its
  * final flight (RFC 6347 §4.2.4: "the last flight is lost"). */
 typedef struct drop_final {
-    unsigned left;    /* to drop (or hold) */
-    uint32_t hold_ms; /* instead of dropping, hold it back this long */
-    bool missing;     /* the last final flight sent was dropped or held */
+    unsigned left;                 /* to drop (or hold) */
+    uint32_t hold_ms;              /* instead of dropping, hold it back this long */
+    bool missing;                  /* the last final flight sent was dropped or held */
     bool app_passed_while_missing; /* an application datagram of the server went
                                       through then: it arrives before the Finished */
 } drop_final;
@@ -164,8 +164,7 @@ TEST(final_flight_lost_three_times)
     CHECK_EQ(r.sstats.retransmits, 3);
     /* docs/ROBUSTNESS.md: losing the final flight three times costs at most 2.5 s
      * with the default timers. */
-    fprintf(stderr, "  final flight lost three times: +%llu ms\n",
-            (unsigned long long)(t3 - t0));
+    fprintf(stderr, "  final flight lost three times: +%llu ms\n", (unsigned long long)(t3 - t0));
     CHECK_INT(t3 - t0, <=, 2500);
     cfgs_free(&k);
 }
