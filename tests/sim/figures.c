@@ -17,10 +17,12 @@
  * on an otherwise clean link.
  *
  *   tern-sim-figures [--seeds N] [--first S] [--loss 0,10,...] [--check] [--markdown]
- *                    [--rtx initial_ms,max_ms,handshake_ms] [--delay ms[,jitter_ms]]
+ *                    [--rtx initial_ms,max_ms,handshake_ms] [--steady n]
+ *                    [--delay ms[,jitter_ms]]
  *
- * --rtx replaces the default timers (tern_config_set_timers) on both ends, to
- * compare settings; --delay changes the link's one-way delay and jitter (the
+ * --rtx replaces the default timers (tern_config_set_timers) on both ends, and
+ * --steady the number of timeouts before the timer backs off (internal), to compare
+ * settings; --delay changes the link's one-way delay and jitter (the
  * targets are for the default 25,10).
  *
  * --check exits non-zero unless the targets hold: at 20 % loss 100 % complete and
@@ -33,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "record/record.h"
 #include "sim.h"
 
@@ -162,7 +165,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: tern-sim-figures [--seeds N] [--first S] [--loss 0,10,20,...] [--check] "
             "[--markdown]\n"
-            "                        [--rtx initial_ms,max_ms,handshake_ms]"
+            "                        [--rtx initial_ms,max_ms,handshake_ms] [--steady n]"
             " [--delay ms[,jitter_ms]]\n");
     exit(2);
 }
@@ -174,6 +177,7 @@ int main(int argc, char **argv)
     unsigned loss[MAX_CELLS];
     bool check = false, markdown = false;
     unsigned rtx[3] = {0, 0, 0};
+    int steady = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
             seeds = (unsigned)strtoul(argv[++i], NULL, 10);
@@ -191,6 +195,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc) {
             if (sscanf(argv[++i], "%u,%u", &delay_ms, &jitter_ms) < 1)
                 usage();
+        } else if (strcmp(argv[i], "--steady") == 0 && i + 1 < argc) {
+            steady = (int)strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--rtx") == 0 && i + 1 < argc) {
             if (sscanf(argv[++i], "%u,%u,%u", &rtx[0], &rtx[1], &rtx[2]) != 3)
                 usage();
@@ -217,6 +223,8 @@ int main(int argc, char **argv)
     if (rtx[0] != 0 && (tern_config_set_timers(scfg, rtx[0], rtx[1], rtx[2]) != TERN_OK ||
                         tern_config_set_timers(ccfg, rtx[0], rtx[1], rtx[2]) != TERN_OK))
         usage();
+    if (steady >= 0) /* not public: reach into the configs (test code only) */
+        scfg->rtx_steady = ccfg->rtx_steady = (uint32_t)steady;
 
     int bad = 0;
     clock_t t0 = clock();
