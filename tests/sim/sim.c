@@ -29,6 +29,7 @@
 #define SIM_DGRAM_MAX 16384
 #define SIM_DEFAULT_LIMIT_MS 600000
 #define SIM_DEFAULT_APP_RETRY_MS 1000
+#define SIM_MAX_EVENTS 1000000 /* turns a livelock into a failure */
 
 static const uint8_t client_addr[] = {192, 0, 2, 1, 0x16, 0x34};
 static const uint8_t ping[] = "ping from the simulated client";
@@ -596,7 +597,11 @@ void sim_run(const sim_params *p, uint64_t seed, sim_result *r)
         goto out;
     }
     drain(&m, SIM_C2S);
-    for (;;) {
+    for (uint64_t events = 0;; events++) {
+        if (events == SIM_MAX_EVENTS) {
+            stop(&m, "livelock: %d events without an end", SIM_MAX_EVENTS);
+            break;
+        }
         app_step(&m);
         if (!m.both_established && m.s != NULL && tern_conn_state(m.c) == TERN_STATE_ESTABLISHED &&
             tern_conn_state(m.s) == TERN_STATE_ESTABLISHED) {
