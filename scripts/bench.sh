@@ -158,7 +158,7 @@ done
 
 # ---------------------------------------------------------------- text size
 libtern=$(ls "$build"/libtern.so.*.*.* 2>/dev/null | head -n1 || true)
-libssl=$(ldd "$bench" | awk '/libssl\.so/ { print $3; exit }')
+libssl=$(ldd "$bench" 2>/dev/null | awk '/libssl\.so/ { print $3; exit }' || true)
 text() { [ -n "$1" ] && [ -f "$1" ] && size "$1" | awk 'NR == 2 { print $1 }' || echo n/a; }
 insn_line text_bytes "$(text "$libtern")" "$(text "$libssl")" >>"$results"
 
