@@ -4,7 +4,7 @@
 #   scripts/deps.sh build|test
 set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config libssl-dev)
-test_pkgs=("${build_pkgs[@]}" openssl clang libclang-rt-14-dev)
+test_pkgs=("${build_pkgs[@]}" openssl gnutls-bin clang libclang-rt-14-dev)
 case ${1:-build} in
 build) want=("${build_pkgs[@]}") ;;
 test) want=("${test_pkgs[@]}") ;;

@@ -30,12 +30,34 @@
 
 /* ------------------------------------------------------------------ record queues */
 
+#define RQ_FIRST_ALLOC 4 /* entries of a queue's first ring */
+
 static tern_err rq_init(tern_rq *q, size_t cap)
 {
-    q->items = calloc(cap, sizeof *q->items);
-    q->head = q->count = 0;
+    memset(q, 0, sizeof *q);
     q->cap = cap;
-    return q->items != NULL ? TERN_OK : TERN_ERR_NOMEM;
+    return TERN_OK;
+}
+
+/* Make room for one more entry: a ring twice as large (at most |cap|), the entries
+ * moved to its start in order. Errors: TERN_ERR_AGAIN (full), TERN_ERR_NOMEM. */
+static tern_err rq_grow(tern_rq *q)
+{
+    if (q->count == q->cap)
+        return TERN_ERR_AGAIN;
+    size_t n = q->alloc ? 2 * q->alloc : RQ_FIRST_ALLOC;
+    if (n > q->cap)
+        n = q->cap;
+    tern_rq_item *items = calloc(n, sizeof *items);
+    if (items == NULL)
+        return TERN_ERR_NOMEM;
+    for (size_t i = 0; i < q->count; i++)
+        items[i] = q->items[(q->head + i) % q->alloc];
+    free(q->items);
+    q->items = items;
+    q->alloc = n;
+    q->head = 0;
+    return TERN_OK;
 }
 
 static void rq_free_item(tern_rq_item *it)
@@ -49,7 +71,7 @@ static void rq_free_item(tern_rq_item *it)
 static void rq_clear(tern_rq *q)
 {
     for (size_t i = 0; i < q->count; i++)
-        rq_free_item(&q->items[(q->head + i) % q->cap]);
+        rq_free_item(&q->items[(q->head + i) % q->alloc]);
     free(q->items);
     memset(q, 0, sizeof *q);
 }
@@ -57,14 +79,17 @@ static void rq_clear(tern_rq *q)
 /* Append a copy of |data|. Errors: TERN_ERR_AGAIN (full), TERN_ERR_NOMEM. */
 static tern_err rq_push(tern_rq *q, const uint8_t *data, size_t len, uint64_t epoch)
 {
-    if (q->count == q->cap)
-        return TERN_ERR_AGAIN;
+    if (q->count == q->alloc) {
+        tern_err err = rq_grow(q);
+        if (err != TERN_OK)
+            return err;
+    }
     uint8_t *copy = malloc(len ? len : 1);
     if (copy == NULL)
         return TERN_ERR_NOMEM;
     if (len > 0)
         memcpy(copy, data, len);
-    tern_rq_item *it = &q->items[(q->head + q->count) % q->cap];
+    tern_rq_item *it = &q->items[(q->head + q->count) % q->alloc];
     it->data = copy;
     it->len = len;
     it->epoch = epoch;
@@ -80,7 +105,7 @@ static tern_rq_item *rq_front(tern_rq *q)
 static void rq_pop(tern_rq *q)
 {
     rq_free_item(&q->items[q->head]);
-    q->head = (q->head + 1) % q->cap;
+    q->head = (q->head + 1) % q->alloc;
     q->count--;
 }
 
@@ -386,7 +411,7 @@ static tern_err feed_early(tern_conn *c, uint64_t now)
         rq_pop(&c->early);
         if (!tern_rec_has_epoch(&c->rec, TERN_REC_READ, take.epoch)) {
             /* not yet: back to the end of the queue, which just had room for it */
-            c->early.items[(c->early.head + c->early.count) % c->early.cap] = take;
+            c->early.items[(c->early.head + c->early.count) % c->early.alloc] = take;
             c->early.count++;
             continue;
         }

@@ -23,7 +23,10 @@
 struct tern_hs12;
 
 /* A queue of records (application data received or waiting to be sent, or raw
- * records of a future epoch), each a malloc'd copy; bounded by |cap| entries. */
+ * records of a future epoch), each a malloc'd copy freed when it leaves the queue;
+ * bounded by |cap| entries. The ring of entries is allocated on the first push and
+ * grows by doubling as far as |cap|, so a connection that never queues much never
+ * holds a |cap|-entry ring. */
 typedef struct tern_rq_item {
     uint8_t *data;
     size_t len;
@@ -31,8 +34,9 @@ typedef struct tern_rq_item {
 } tern_rq_item;
 
 typedef struct tern_rq {
-    tern_rq_item *items; /* ring of |cap| */
+    tern_rq_item *items; /* ring of |alloc| entries (NULL until the first push) */
     size_t head, count, cap;
+    size_t alloc;
 } tern_rq;
 
 struct tern_conn {

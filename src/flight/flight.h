@@ -107,7 +107,8 @@ void tern_flight_init(tern_flight *f, size_t cap);
 void tern_flight_clear(tern_flight *f);
 
 /* Start a new flight: forget every message of the previous one and any
- * transmission under way (the memory is kept for the new one). */
+ * transmission under way, and free its memory (the new flight allocates what it
+ * needs, so an association keeps no more than its last flight takes). */
 void tern_flight_begin(tern_flight *f);
 
 /* Append handshake message |type| with message_seq |msg_seq| and the |len|-byte
