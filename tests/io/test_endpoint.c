@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io_test.h"
@@ -496,6 +498,8 @@ TEST(retransmitted_client_hello_gets_cached_flight)
 {
     tern_config *scfg = io_server_cfg(), *ccfg = io_client_cfg();
     CHECK(scfg != NULL && ccfg != NULL);
+    /* the server's own retransmission timer stays out of the way */
+    CHECK_OK(tern_config_set_timers(scfg, 5000, 10000, 60000));
     io_echo srv = {.ep = server_on(scfg, "127.0.0.1", NULL)};
     CHECK(srv.ep != NULL);
     io_raw r;
@@ -510,7 +514,15 @@ TEST(retransmitted_client_hello_gets_cached_flight)
     CHECK(first >= 2);
     CHECK(r.last_sent_len > 0);
 
-    /* The ClientHello with the cookie again, byte for byte. */
+    /* The ClientHello with the cookie again, byte for byte: a copy the network
+     * made, which the conn ignores (a record number it has seen). */
+    CHECK(sendto(r.fd, r.last_sent, r.last_sent_len, 0, (struct sockaddr *)&r.server,
+                 r.serverlen) == (ssize_t)r.last_sent_len);
+    io_pump_raw(&srv, &rp, 1, 150, NULL, NULL);
+    CHECK_EQ(r.n_rx, first);
+    /* Now as the client retransmits it: the same message in a new record (the next
+     * record sequence number, RFC 6347 §4.1). */
+    r.last_sent[10]++;
     CHECK(sendto(r.fd, r.last_sent, r.last_sent_len, 0, (struct sockaddr *)&r.server,
                  r.serverlen) == (ssize_t)r.last_sent_len);
     io_pump_raw(&srv, &rp, 1, 150, NULL, NULL);
@@ -644,7 +656,29 @@ typedef struct run_server {
     tern_assoc *accepted[64];
     size_t n;
     tern_err rc;
+    atomic_int ended;  /* associations seen ending, by the server's thread */
+    atomic_int failed; /* handshakes failed (event callback) */
 } run_server;
+
+static void rs_event(void *ctx, tern_endpoint_event ev, const tern_assoc *a,
+                     const struct sockaddr *peer, socklen_t peerlen)
+{
+    run_server *s = ctx;
+    (void)a;
+    (void)peer;
+    (void)peerlen;
+    if (ev == TERN_EVENT_HANDSHAKE_FAILED)
+        atomic_fetch_add(&s->failed, 1);
+}
+
+/* Wait (bounded) until the server's thread has seen |*counter| reach |want|. */
+static bool wait_for(atomic_int *counter, int want)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 500 && atomic_load(counter) < want; i++)
+        nanosleep(&tick, NULL);
+    return atomic_load(counter) >= want;
+}
 
 static void rs_accept(void *ctx, tern_assoc *a)
 {
@@ -657,18 +691,21 @@ static void rs_accept(void *ctx, tern_assoc *a)
 
 static void rs_ready(void *ctx, tern_assoc *a)
 {
+    run_server *s = ctx;
     uint8_t buf[2048];
     size_t n;
-    (void)ctx;
     while (tern_assoc_read(a, buf, sizeof buf, &n, 0) == TERN_OK)
         if (tern_assoc_write(a, buf, n, 0) != TERN_OK)
             break;
+    if (tern_assoc_end_reason(a) != TERN_END_NONE)
+        atomic_fetch_add(&s->ended, 1);
 }
 
 static void *rs_main(void *arg)
 {
     run_server *s = arg;
     tern_endpoint_handlers h = {rs_accept, rs_ready};
+    tern_endpoint_set_event_cb(s->ep, rs_event, s);
     s->rc = tern_endpoint_run(s->ep, &h, s);
     return NULL;
 }
@@ -707,6 +744,7 @@ TEST(blocking_dial_write_read_close)
     CHECK_OK(tern_assoc_read(a, buf, sizeof buf, &n, 0));
     CHECK_EQ(n, 10);
     tern_assoc_free(a); /* close_notify, and the private endpoint */
+    CHECK(wait_for(&s.ended, 1));
 
     tern_endpoint_stop(s.ep);
     CHECK(pthread_join(th, NULL) == 0);
@@ -735,6 +773,7 @@ TEST(blocking_handshake_failure_reports_the_error)
     CHECK_ERR(tern_assoc_handshake(a, 5000), TERN_ERR_CERT_NAME);
     CHECK_EQ(tern_assoc_end_reason(a), TERN_END_FAILED);
     tern_assoc_free(a);
+    CHECK(wait_for(&s.failed, 1)); /* our alert reached the server */
     tern_endpoint_stop(s.ep);
     CHECK(pthread_join(th, NULL) == 0);
     CHECK_EQ(s.n, 0);
