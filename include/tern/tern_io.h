@@ -102,7 +102,9 @@ TERN_API void tern_endpoint_opts_init(tern_endpoint_opts *o);
 /*
  * A new endpoint: a non-blocking UDP socket bound to opts->bind and opts->port,
  * and associations made from |cfg| (which the endpoint references; the caller may
- * free its own reference at once). |opts| is copied; NULL means the defaults.
+ * free its own reference at once). Set |cfg| up first: its MTU sizes the send
+ * buffers. |opts| is copied (not the bind string, which is used at once); NULL
+ * means the defaults.
  * Returns NULL with *err (if |err| is not NULL): TERN_ERR_ARG (a bind address that
  * is not a numeric address, or an option out of range), TERN_ERR_NOMEM, TERN_ERR_RNG,
  * or TERN_ERR_IO when the socket could not be made or bound (errno says why, for
