@@ -218,18 +218,29 @@ int main(int argc, char **argv)
 {
     opts opt = {.seconds = 5, .inflight = 64, .hold = 1000, .verify = false};
     static const struct option longopts[] = {
-        {"seconds", required_argument, NULL, 's'}, {"inflight", required_argument, NULL, 'i'},
-        {"hold", required_argument, NULL, 'H'},    {"verify", no_argument, NULL, 'v'},
+        {"seconds", required_argument, NULL, 's'},
+        {"inflight", required_argument, NULL, 'i'},
+        {"hold", required_argument, NULL, 'H'},
+        {"verify", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 's': opt.seconds = atof(optarg); break;
-        case 'i': opt.inflight = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'H': opt.hold = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'v': opt.verify = true; break;
-        default: usage();
+        case 's':
+            opt.seconds = atof(optarg);
+            break;
+        case 'i':
+            opt.inflight = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'H':
+            opt.hold = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'v':
+            opt.verify = true;
+            break;
+        default:
+            usage();
         }
     }
     if (opt.seconds <= 0 || opt.inflight == 0 || opt.hold == 0)
@@ -241,8 +252,7 @@ int main(int argc, char **argv)
     snprintf(ca, sizeof ca, "%s/tests/data/pki/root-ca.pem", src);
 
     tern_config *scfg = tern_config_new(), *ccfg = tern_config_new();
-    if (scfg == NULL || ccfg == NULL ||
-        tern_config_load_certificate(scfg, chain, key) != TERN_OK)
+    if (scfg == NULL || ccfg == NULL || tern_config_load_certificate(scfg, chain, key) != TERN_OK)
         die("server config (run from the source tree or set TERN_SOURCE_DIR)");
     if (opt.verify) {
         if (tern_config_load_ca_file(ccfg, ca) != TERN_OK)
@@ -313,7 +323,8 @@ int main(int argc, char **argv)
 
     uint64_t hs = st1.handshakes_done - st0.handshakes_done;
     double wall = (double)(t1 - t0) / 1000.0, cpu = cpu1 - cpu0;
-    uint64_t din = st1.datagrams_in - st0.datagrams_in, dout = st1.datagrams_out - st0.datagrams_out;
+    uint64_t din = st1.datagrams_in - st0.datagrams_in,
+             dout = st1.datagrams_out - st0.datagrams_out;
     uint64_t rc = st1.recv_calls - st0.recv_calls, sc = st1.send_calls - st0.send_calls;
     printf("tern-bench-endpoint: one endpoint, one thread, loopback UDP; ECDSA P-256 chain, "
            "X25519, AES-128-GCM, MTU 1200, cookie exchange on every handshake\n");
@@ -327,8 +338,7 @@ int main(int argc, char **argv)
                (unsigned long long)(st1.handshakes_failed - st0.handshakes_failed));
     printf("datagrams_per_call  in %.1f (%llu / %llu recvmmsg), out %.1f (%llu / %llu sendmmsg)\n",
            rc ? (double)din / (double)rc : 0.0, (unsigned long long)din, (unsigned long long)rc,
-           sc ? (double)dout / (double)sc : 0.0, (unsigned long long)dout,
-           (unsigned long long)sc);
+           sc ? (double)dout / (double)sc : 0.0, (unsigned long long)dout, (unsigned long long)sc);
 
     /* Phase 2: heap per established association. */
     if (write(down[1], "G", 1) != 1)

@@ -57,8 +57,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const tern_conn *c = tern_assoc_conn(a); /* read-only: what was negotiated */
-    printf("connected: %s %s\n", tern_version_name(tern_conn_version(c)),
-           tern_conn_suite_name(c));
+    printf("connected: %s %s\n", tern_version_name(tern_conn_version(c)), tern_conn_suite_name(c));
 
     /* 4. One message out (one DTLS record, one datagram) ... */
     err = tern_assoc_write(a, (const uint8_t *)message, strlen(message), 1000);

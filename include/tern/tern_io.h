@@ -74,23 +74,23 @@ typedef struct tern_assoc tern_assoc;
 /* ====================================================================== endpoint */
 
 typedef struct tern_endpoint_opts {
-    const char *bind;       /* numeric local address ("127.0.0.1", "::1", "::");
-                               NULL: "::" for IPv4 and IPv6, or "0.0.0.0" on a host
-                               without IPv6 */
-    uint16_t port;          /* local UDP port; 0: any free port */
-    bool accept;            /* answer ClientHellos from new peers (a server); when
-                               false, datagrams from unknown addresses are dropped */
-    bool reuseport;         /* SO_REUSEPORT: several endpoints on one port */
-    bool v6only;            /* with an IPv6 bind address: IPv6 peers only */
-    size_t max_assocs;      /* associations at once; a proven ClientHello beyond
-                               it is dropped and counted (limit_assocs) */
-    size_t max_handshakes;  /* server handshakes in progress at once (limit_handshakes) */
-    uint32_t idle_ms;       /* an established association that receives nothing
-                               for this long is closed (close_notify); 0: never */
-    unsigned batch;         /* datagrams per recvmmsg/sendmmsg call (1..256) */
-    size_t max_datagram;    /* largest datagram received; larger ones are dropped
-                               and counted (truncated) */
-    int rcvbuf, sndbuf;     /* SO_RCVBUF / SO_SNDBUF in bytes; 0: the system's */
+    const char *bind;      /* numeric local address ("127.0.0.1", "::1", "::");
+                              NULL: "::" for IPv4 and IPv6, or "0.0.0.0" on a host
+                              without IPv6 */
+    uint16_t port;         /* local UDP port; 0: any free port */
+    bool accept;           /* answer ClientHellos from new peers (a server); when
+                              false, datagrams from unknown addresses are dropped */
+    bool reuseport;        /* SO_REUSEPORT: several endpoints on one port */
+    bool v6only;           /* with an IPv6 bind address: IPv6 peers only */
+    size_t max_assocs;     /* associations at once; a proven ClientHello beyond
+                              it is dropped and counted (limit_assocs) */
+    size_t max_handshakes; /* server handshakes in progress at once (limit_handshakes) */
+    uint32_t idle_ms;      /* an established association that receives nothing
+                              for this long is closed (close_notify); 0: never */
+    unsigned batch;        /* datagrams per recvmmsg/sendmmsg call (1..256) */
+    size_t max_datagram;   /* largest datagram received; larger ones are dropped
+                              and counted (truncated) */
+    int rcvbuf, sndbuf;    /* SO_RCVBUF / SO_SNDBUF in bytes; 0: the system's */
 } tern_endpoint_opts;
 
 /* Fill |o| with the defaults: bind NULL, port 0, accept true, reuseport false,
@@ -219,28 +219,27 @@ typedef enum tern_endpoint_event {
 TERN_API void tern_endpoint_set_event_cb(tern_endpoint *ep,
                                          void (*cb)(void *ctx, tern_endpoint_event ev,
                                                     const tern_assoc *a,
-                                                    const struct sockaddr *peer,
-                                                    socklen_t peerlen),
+                                                    const struct sockaddr *peer, socklen_t peerlen),
                                          void *ctx);
 
 typedef struct tern_endpoint_stats {
     uint64_t datagrams_in, datagrams_out;
-    uint64_t recv_calls, send_calls;   /* system calls: datagrams per call shows batching */
-    uint64_t hello_replies;            /* HelloVerifyRequests sent (nothing kept) */
-    uint64_t hello_dropped;            /* from unknown addresses: not a ClientHello, bad */
-    uint64_t unknown_dropped;          /* from unknown addresses with opts.accept off */
-    uint64_t assocs_created;           /* tern_conns made: proven cookies, connects */
+    uint64_t recv_calls, send_calls; /* system calls: datagrams per call shows batching */
+    uint64_t hello_replies;          /* HelloVerifyRequests sent (nothing kept) */
+    uint64_t hello_dropped;          /* from unknown addresses: not a ClientHello, bad */
+    uint64_t unknown_dropped;        /* from unknown addresses with opts.accept off */
+    uint64_t assocs_created;         /* tern_conns made: proven cookies, connects */
     uint64_t handshakes_done, handshakes_failed;
-    uint64_t restarts;                 /* new handshakes from an address in use */
-    uint64_t replaced;                 /* associations replaced by a restart */
+    uint64_t restarts; /* new handshakes from an address in use */
+    uint64_t replaced; /* associations replaced by a restart */
     uint64_t idle_closed;
     uint64_t limit_assocs, limit_handshakes; /* proven ClientHellos turned away */
-    uint64_t send_dropped;             /* datagrams the socket refused (buffer full) */
-    uint64_t truncated;                /* datagrams over opts.max_datagram */
-    size_t assocs;                     /* now: associations (with handshakes) */
-    size_t assocs_peak;                /* the most there were at once */
-    size_t handshakes;                 /* now: server handshakes in progress */
-    size_t accept_queue;               /* now: completed, not yet accepted */
+    uint64_t send_dropped;                   /* datagrams the socket refused (buffer full) */
+    uint64_t truncated;                      /* datagrams over opts.max_datagram */
+    size_t assocs;                           /* now: associations (with handshakes) */
+    size_t assocs_peak;                      /* the most there were at once */
+    size_t handshakes;                       /* now: server handshakes in progress */
+    size_t accept_queue;                     /* now: completed, not yet accepted */
 } tern_endpoint_stats;
 
 TERN_API void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *out);

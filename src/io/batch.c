@@ -47,8 +47,8 @@ tern_err tern_batch_init(tern_batch *b, unsigned n, size_t rx_size, size_t tx_si
     b->rx_trunc = calloc(n, sizeof *b->rx_trunc);
     b->impl = calloc(1, sizeof *b->impl);
     if (b->rx_buf == NULL || b->tx_buf == NULL || b->rx_addr == NULL || b->tx_addr == NULL ||
-        b->rx_addrlen == NULL || b->tx_addrlen == NULL || b->rx_len == NULL ||
-        b->tx_len == NULL || b->rx_trunc == NULL || b->impl == NULL)
+        b->rx_addrlen == NULL || b->tx_addrlen == NULL || b->rx_len == NULL || b->tx_len == NULL ||
+        b->rx_trunc == NULL || b->impl == NULL)
         goto nomem;
 #ifdef TERN_IO_MMSG
     tern_batch_impl *im = b->impl;
@@ -189,8 +189,7 @@ void tern_batch_send(tern_batch *b, int fd, tern_batch_sent *out)
         out->calls++;
         do {
             r = b->tx_addrlen[i] ? sendto(fd, data, b->tx_len[i], 0,
-                                          (const struct sockaddr *)&b->tx_addr[i],
-                                          b->tx_addrlen[i])
+                                          (const struct sockaddr *)&b->tx_addr[i], b->tx_addrlen[i])
                                  : send(fd, data, b->tx_len[i], 0);
         } while (r < 0 && errno == EINTR);
         if (r < 0)

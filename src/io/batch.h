@@ -23,20 +23,20 @@ typedef struct tern_batch_impl tern_batch_impl;
 typedef struct tern_batch {
     unsigned n;
     size_t rx_size, tx_size;
-    uint8_t *rx_buf, *tx_buf;              /* n * rx_size, n * tx_size */
+    uint8_t *rx_buf, *tx_buf; /* n * rx_size, n * tx_size */
     struct sockaddr_storage *rx_addr, *tx_addr;
     socklen_t *rx_addrlen, *tx_addrlen;
     size_t *rx_len, *tx_len;
     bool *rx_trunc;
     unsigned tx_count;
-    tern_batch_impl *impl;                 /* mmsghdr and iovec arrays, if any */
+    tern_batch_impl *impl; /* mmsghdr and iovec arrays, if any */
 } tern_batch;
 
 /* What one tern_batch_send() did. */
 typedef struct tern_batch_sent {
-    unsigned sent, dropped;  /* datagrams */
-    unsigned calls;          /* system calls */
-    int refused;             /* ECONNREFUSED seen (connected socket: ICMP unreachable) */
+    unsigned sent, dropped; /* datagrams */
+    unsigned calls;         /* system calls */
+    int refused;            /* ECONNREFUSED seen (connected socket: ICMP unreachable) */
 } tern_batch_sent;
 
 /* Allocate |n| receive buffers of |rx_size| bytes and |n| send buffers of

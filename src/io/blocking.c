@@ -103,8 +103,7 @@ tern_err tern_assoc_handshake(tern_assoc *a, int timeout_ms)
 }
 
 /* see tern_io.h */
-tern_err tern_assoc_read(tern_assoc *a, uint8_t *out, size_t cap, size_t *outlen,
-                         int timeout_ms)
+tern_err tern_assoc_read(tern_assoc *a, uint8_t *out, size_t cap, size_t *outlen, int timeout_ms)
 {
     uint64_t deadline = timeout_ms == 0 ? 0 : deadline_in(timeout_ms);
     *outlen = 0;
@@ -240,8 +239,8 @@ void tern_endpoint_stop(tern_endpoint *ep)
 /* ------------------------------------------------------------------ dialing */
 
 /* see tern_io.h */
-tern_assoc *tern_dial(tern_config *cfg, const char *host, const char *port,
-                      const char *servername, tern_err *errp)
+tern_assoc *tern_dial(tern_config *cfg, const char *host, const char *port, const char *servername,
+                      tern_err *errp)
 {
     tern_err dummy;
     tern_err *err = errp != NULL ? errp : &dummy;

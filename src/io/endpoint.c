@@ -59,7 +59,11 @@
 /* Batches read per tern_endpoint_process() before timers get their turn. */
 #define RX_ROUNDS 8
 
-#define ASSOC_OF(t) ((tern_assoc *)((char *)(t) - offsetof(tern_assoc, timer)))
+/* The association whose embedded timer |t| is. */
+static tern_assoc *assoc_of(tern_timer *t)
+{
+    return (tern_assoc *)(void *)((char *)t - offsetof(tern_assoc, timer));
+}
 
 /* ------------------------------------------------------------------ time */
 
@@ -468,8 +472,8 @@ static void front_door(tern_endpoint *ep, const tern_demux_key *k, const struct 
     }
     size_t rlen = 0;
     tern_err err;
-    switch (tern_server_hello(ep->cfg, ep->now, k->b, k->len, d, len, slot, ep->io.tx_size,
-                              &rlen, &err)) {
+    switch (tern_server_hello(ep->cfg, ep->now, k->b, k->len, d, len, slot, ep->io.tx_size, &rlen,
+                              &err)) {
     case TERN_HELLO_REPLY:
         /* The HelloVerifyRequest is never larger than |len| (tern_server_hello). */
         tern_batch_tx_commit(&ep->io, rlen, ep->connected ? NULL : from, fromlen);
@@ -634,7 +638,7 @@ tern_err tern_endpoint_process(tern_endpoint *ep, uint64_t now)
     }
     tern_timer *t;
     while ((t = tern_timers_pop_due(&ep->timers, ep->now)) != NULL)
-        on_timer(ASSOC_OF(t));
+        on_timer(assoc_of(t));
     ep->in_process = false;
     tern_io_flush(ep);
     return rc;
@@ -799,8 +803,8 @@ tern_assoc *tern_endpoint_ready(tern_endpoint *ep)
 }
 
 /* see tern_io.h */
-tern_assoc *tern_endpoint_connect(tern_endpoint *ep, const struct sockaddr *addr,
-                                  socklen_t addrlen, const char *servername, tern_err *errp)
+tern_assoc *tern_endpoint_connect(tern_endpoint *ep, const struct sockaddr *addr, socklen_t addrlen,
+                                  const char *servername, tern_err *errp)
 {
     tern_err dummy;
     tern_err *err = errp != NULL ? errp : &dummy;
@@ -921,13 +925,20 @@ tern_assoc_end tern_assoc_end_reason(const tern_assoc *a)
 const char *tern_assoc_end_name(tern_assoc_end why)
 {
     switch (why) {
-    case TERN_END_NONE: return "not ended";
-    case TERN_END_CLOSED: return "closed";
-    case TERN_END_FAILED: return "failed";
-    case TERN_END_IDLE: return "idle timeout";
-    case TERN_END_REPLACED: return "replaced by a new handshake from the same address";
-    case TERN_END_UNREACHABLE: return "peer unreachable";
-    case TERN_END_SHUTDOWN: return "endpoint shut down";
+    case TERN_END_NONE:
+        return "not ended";
+    case TERN_END_CLOSED:
+        return "closed";
+    case TERN_END_FAILED:
+        return "failed";
+    case TERN_END_IDLE:
+        return "idle timeout";
+    case TERN_END_REPLACED:
+        return "replaced by a new handshake from the same address";
+    case TERN_END_UNREACHABLE:
+        return "peer unreachable";
+    case TERN_END_SHUTDOWN:
+        return "endpoint shut down";
     }
     return "unknown";
 }

@@ -26,9 +26,9 @@ enum {
 };
 
 struct tern_assoc {
-    tern_endpoint *ep;           /* NULL once detached by tern_endpoint_free */
+    tern_endpoint *ep; /* NULL once detached by tern_endpoint_free */
     tern_conn *c;
-    tern_demux_key key;          /* the peer's address; the map points at it */
+    tern_demux_key key; /* the peer's address; the map points at it */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     tern_timer timer;
@@ -40,8 +40,8 @@ struct tern_assoc {
     /* RFC 6347 §4.2.8: a new handshake from the address of an established one. */
     tern_assoc *successor, *predecessor;
 
-    bool server;           /* made by the front door */
-    bool app_owned;        /* the caller's: connected, accepted */
+    bool server;    /* made by the front door */
+    bool app_owned; /* the caller's: connected, accepted */
     bool in_map;
     bool established_seen; /* its handshake completed */
     bool counted_hs;       /* in ep->n_handshakes */
@@ -64,26 +64,26 @@ struct tern_endpoint {
     tern_config *cfg;
     tern_endpoint_opts opt;
     int fd;
-    int family;          /* of the socket: AF_INET or AF_INET6 */
-    bool connected;      /* tern_dial: connect()ed to its one peer */
-    bool refused;        /* ECONNREFUSED seen on the connected socket */
-    bool in_process;     /* datagrams wait for the end of tern_endpoint_process */
-    bool corked;         /* ... or for the end of a tern_endpoint_run round */
-    uint64_t now;        /* the latest time seen: time never runs backwards */
+    int family;      /* of the socket: AF_INET or AF_INET6 */
+    bool connected;  /* tern_dial: connect()ed to its one peer */
+    bool refused;    /* ECONNREFUSED seen on the connected socket */
+    bool in_process; /* datagrams wait for the end of tern_endpoint_process */
+    bool corked;     /* ... or for the end of a tern_endpoint_run round */
+    uint64_t now;    /* the latest time seen: time never runs backwards */
 
     tern_batch io;
     tern_demux map;
     tern_timers timers;
-    size_t n_timed;      /* associations with room reserved in |timers| */
+    size_t n_timed; /* associations with room reserved in |timers| */
 
     tern_assoc *all;
     tern_assoc_list accept_q, ready;
     size_t n_assocs, n_handshakes;
 
-    uint8_t *scratch;    /* a datagram copy, for a peer with two associations */
+    uint8_t *scratch; /* a datagram copy, for a peer with two associations */
 
     volatile sig_atomic_t stop;
-    int wake[2];         /* self-pipe of tern_endpoint_run, made on first use */
+    int wake[2]; /* self-pipe of tern_endpoint_run, made on first use */
 
     void (*event_cb)(void *ctx, tern_endpoint_event ev, const tern_assoc *a,
                      const struct sockaddr *peer, socklen_t peerlen);

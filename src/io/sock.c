@@ -100,7 +100,8 @@ static int open_bound(const struct addrinfo *ai, const tern_endpoint_opts *o)
     if (!tern_io_fd_flags(fd) ||
         (ai->ai_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) != 0) ||
-        (o->rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof o->rcvbuf) != 0) ||
+        (o->rcvbuf > 0 &&
+         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof o->rcvbuf) != 0) ||
         (o->sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf, sizeof o->sndbuf) != 0))
         goto fail;
     if (o->reuseport) {

@@ -21,8 +21,8 @@
 #define TERN_TIMER_IDLE SIZE_MAX /* tern_timer.idx when not in the heap */
 
 typedef struct tern_timer {
-    uint64_t at;  /* deadline while in the heap */
-    size_t idx;   /* position in the heap, or TERN_TIMER_IDLE */
+    uint64_t at; /* deadline while in the heap */
+    size_t idx;  /* position in the heap, or TERN_TIMER_IDLE */
 } tern_timer;
 
 typedef struct tern_timers {

@@ -79,22 +79,37 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *port = NULL, *ca = NULL, *name = "localhost";
     unsigned nclients = 500, messages = 3, timeout_s = 60;
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-        {"clients", required_argument, NULL, 'n'},  {"messages", required_argument, NULL, 'm'},
-        {"ca", required_argument, NULL, 'c'},       {"servername", required_argument, NULL, 's'},
-        {"timeout", required_argument, NULL, 't'},  {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},    {"port", required_argument, NULL, 'p'},
+        {"clients", required_argument, NULL, 'n'}, {"messages", required_argument, NULL, 'm'},
+        {"ca", required_argument, NULL, 'c'},      {"servername", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'h': host = optarg; break;
-        case 'p': port = optarg; break;
-        case 'n': nclients = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'm': messages = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'c': ca = optarg; break;
-        case 's': name = optarg; break;
-        case 't': timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
-        default: usage();
+        case 'h':
+            host = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            break;
+        case 'n':
+            nclients = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'm':
+            messages = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'c':
+            ca = optarg;
+            break;
+        case 's':
+            name = optarg;
+            break;
+        case 't':
+            timeout_s = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        default:
+            usage();
         }
     }
     if (port == NULL || nclients == 0 || timeout_s == 0)

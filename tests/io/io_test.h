@@ -50,12 +50,12 @@ typedef struct io_raw {
     struct sockaddr_storage server;
     socklen_t serverlen;
     tern_conn *c;
-    uint8_t last_sent[2048];   /* the last datagram it sent */
+    uint8_t last_sent[2048]; /* the last datagram it sent */
     size_t last_sent_len;
-    uint8_t rx[16][2048];      /* the first 16 datagrams received (copies) */
+    uint8_t rx[16][2048]; /* the first 16 datagrams received (copies) */
     size_t rx_len[16];
-    size_t n_rx;               /* datagrams received in all */
-    bool mute;                 /* io_raw_step receives but does not send */
+    size_t n_rx; /* datagrams received in all */
+    bool mute;   /* io_raw_step receives but does not send */
 } io_raw;
 
 /* Open a raw client's socket on 127.0.0.1 (|port| 0: any) towards the endpoint.
@@ -72,8 +72,7 @@ uint16_t io_raw_port(const io_raw *r);
 void io_raw_free(io_raw *r);
 
 /* Pump the echo server and raw clients until |done| or |ms|. */
-bool io_pump_raw(io_echo *s, io_raw **raws, size_t n, int ms, bool (*done)(void *ctx),
-                 void *ctx);
+bool io_pump_raw(io_echo *s, io_raw **raws, size_t n, int ms, bool (*done)(void *ctx), void *ctx);
 
 /* Bytes of heap in use now (mallinfo2, or ASan's count under ASan). */
 size_t io_heap_in_use(void);

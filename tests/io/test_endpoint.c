@@ -399,8 +399,8 @@ TEST(restart_on_same_port_replaces_only_when_complete)
     r.mute = true;
     io_pump_raw(&srv, &rp, 1, 100, NULL, NULL);
     tern_endpoint_get_stats(srv.ep, &st);
-    CHECK_EQ(st.hello_replies, 2);  /* the new ClientHello went through the front door */
-    CHECK_EQ(st.assocs, 2);         /* old + new */
+    CHECK_EQ(st.hello_replies, 2); /* the new ClientHello went through the front door */
+    CHECK_EQ(st.assocs, 2);        /* old + new */
     CHECK_EQ(st.handshakes, 1);
     CHECK_EQ(st.replaced, 0);
     CHECK_EQ(tern_assoc_end_reason(first), TERN_END_NONE);

@@ -31,7 +31,7 @@
 #define TOTAL 100000
 #define WARMUP 2000
 #define SENDERS 256
-#define BURST 128       /* hellos in flight at once: well under any socket buffer */
+#define BURST 128 /* hellos in flight at once: well under any socket buffer */
 #define VARIANTS 6
 #define REC_HDR 13
 #define RANDOM_AT (REC_HDR + 12 + 2)
@@ -195,10 +195,10 @@ TEST(flood_of_hellos_without_cookie)
     fprintf(stderr,
             "  %zu hellos in %llu ms from %d ports: %llu HelloVerifyRequests, %llu dropped, "
             "%llu associations; heap %zu -> %zu bytes; %llu recv calls, %llu send calls\n",
-            f.sent - sent0, (unsigned long long)ms, SENDERS,
-            (unsigned long long)st.hello_replies, (unsigned long long)st.hello_dropped,
-            (unsigned long long)st.assocs_created, heap_before, heap_after,
-            (unsigned long long)st.recv_calls, (unsigned long long)st.send_calls);
+            f.sent - sent0, (unsigned long long)ms, SENDERS, (unsigned long long)st.hello_replies,
+            (unsigned long long)st.hello_dropped, (unsigned long long)st.assocs_created,
+            heap_before, heap_after, (unsigned long long)st.recv_calls,
+            (unsigned long long)st.send_calls);
     CHECK_EQ(f.sent, TOTAL + WARMUP);
     CHECK_EQ(st.assocs_created, 0);
     CHECK_EQ(st.assocs, 0);
