@@ -431,12 +431,15 @@ static bool deliver(tern_assoc *a, uint8_t *d, size_t len)
     tern_endpoint *ep = a->ep;
     tern_stats before, after;
     tern_conn_stats(a->c, &before);
-    a->last_rx = ep->now;
     if (len > a->st.largest_in)
         a->st.largest_in = len;
     tern_io_via_state(tern_conn_recv(a->c, ep->now, d, len)); /* a failure shows in the state */
     tern_conn_stats(a->c, &after);
     bool used = after.records_in != before.records_in;
+    /* Only records that authenticated keep an association from going idle: anyone
+     * can send datagrams with its peer's source address. */
+    if (used)
+        a->last_rx = ep->now;
     /* News for the caller: records (a client's completed handshake and an end are
      * reported by the update). */
     if (used && tern_conn_state(a->c) != TERN_STATE_HANDSHAKE)
