@@ -201,7 +201,7 @@ static bool setup_config(tern_config *cfg, const client_opts *opt)
     if (!cli_apply_common(cfg, &opt->common, PROG))
         return false;
     /* tern's own handshake timeout then agrees with --timeout. */
-    err = tern_config_set_timers(cfg, 1000, 60000, (uint32_t)(opt->timeout_s * 1000));
+    err = tern_config_set_timers(cfg, 0, 0, (uint32_t)(opt->timeout_s * 1000));
     if (err != TERN_OK) {
         fprintf(stderr, PROG ": --timeout %lu: %s\n", opt->timeout_s, tern_strerror(err));
         return false;
