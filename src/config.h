@@ -50,6 +50,7 @@ struct tern_config {
     /* transport */
     size_t mtu;
     uint32_t rtx_initial_ms, rtx_max_ms, handshake_timeout_ms;
+    uint32_t rtx_steady;       /* timeouts of a flight before the timer backs off */
     bool require_ems;
 
     /* limits */

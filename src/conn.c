@@ -30,12 +30,34 @@
 
 /* ------------------------------------------------------------------ record queues */
 
+#define RQ_FIRST_ALLOC 4 /* entries of a queue's first ring */
+
 static tern_err rq_init(tern_rq *q, size_t cap)
 {
-    q->items = calloc(cap, sizeof *q->items);
-    q->head = q->count = 0;
+    memset(q, 0, sizeof *q);
     q->cap = cap;
-    return q->items != NULL ? TERN_OK : TERN_ERR_NOMEM;
+    return TERN_OK;
+}
+
+/* Make room for one more entry: a ring twice as large (at most |cap|), the entries
+ * moved to its start in order. Errors: TERN_ERR_AGAIN (full), TERN_ERR_NOMEM. */
+static tern_err rq_grow(tern_rq *q)
+{
+    if (q->count == q->cap)
+        return TERN_ERR_AGAIN;
+    size_t n = q->alloc ? 2 * q->alloc : RQ_FIRST_ALLOC;
+    if (n > q->cap)
+        n = q->cap;
+    tern_rq_item *items = calloc(n, sizeof *items);
+    if (items == NULL)
+        return TERN_ERR_NOMEM;
+    for (size_t i = 0; i < q->count; i++)
+        items[i] = q->items[(q->head + i) % q->alloc];
+    free(q->items);
+    q->items = items;
+    q->alloc = n;
+    q->head = 0;
+    return TERN_OK;
 }
 
 static void rq_free_item(tern_rq_item *it)
@@ -49,7 +71,7 @@ static void rq_free_item(tern_rq_item *it)
 static void rq_clear(tern_rq *q)
 {
     for (size_t i = 0; i < q->count; i++)
-        rq_free_item(&q->items[(q->head + i) % q->cap]);
+        rq_free_item(&q->items[(q->head + i) % q->alloc]);
     free(q->items);
     memset(q, 0, sizeof *q);
 }
@@ -57,14 +79,17 @@ static void rq_clear(tern_rq *q)
 /* Append a copy of |data|. Errors: TERN_ERR_AGAIN (full), TERN_ERR_NOMEM. */
 static tern_err rq_push(tern_rq *q, const uint8_t *data, size_t len, uint64_t epoch)
 {
-    if (q->count == q->cap)
-        return TERN_ERR_AGAIN;
+    if (q->count == q->alloc) {
+        tern_err err = rq_grow(q);
+        if (err != TERN_OK)
+            return err;
+    }
     uint8_t *copy = malloc(len ? len : 1);
     if (copy == NULL)
         return TERN_ERR_NOMEM;
     if (len > 0)
         memcpy(copy, data, len);
-    tern_rq_item *it = &q->items[(q->head + q->count) % q->cap];
+    tern_rq_item *it = &q->items[(q->head + q->count) % q->alloc];
     it->data = copy;
     it->len = len;
     it->epoch = epoch;
@@ -80,7 +105,7 @@ static tern_rq_item *rq_front(tern_rq *q)
 static void rq_pop(tern_rq *q)
 {
     rq_free_item(&q->items[q->head]);
-    q->head = (q->head + 1) % q->cap;
+    q->head = (q->head + 1) % q->alloc;
     q->count--;
 }
 
@@ -100,6 +125,7 @@ tern_conn *tern_conn_alloc(tern_config *cfg, tern_role role)
     tern_reasm_init(&c->reasm, 0);
     tern_reasm_set_msg_cap(&c->reasm, cfg->max_handshake_msg);
     tern_rtx_init(&c->rtx, cfg->rtx_initial_ms, cfg->rtx_max_ms);
+    tern_rtx_set_steady(&c->rtx, cfg->rtx_steady);
     if (tern_rec_init(&c->rec, 0) != TERN_OK || rq_init(&c->app_in, cfg->max_app_queue) != TERN_OK ||
         rq_init(&c->app_out, cfg->max_send_queue) != TERN_OK ||
         rq_init(&c->early, cfg->max_early_records) != TERN_OK) {
@@ -269,6 +295,14 @@ static tern_err dispatch(tern_conn *c, uint64_t now, const tern_hs_msg_in *m)
 
 static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
 {
+    /* A retransmission comes in new records: every record gets the next sequence
+     * number (RFC 6347 §4.1). A record number seen before is the network
+     * duplicating or delaying a datagram, not the peer asking again; later epochs
+     * have a replay window for that, epoch 0 (unprotected) is checked here. */
+    bool fresh = in->epoch != 0 || in->seq >= c->peer_seq0;
+    bool repeat = false;
+    if (in->epoch == 0 && fresh)
+        c->peer_seq0 = in->seq + 1;
     tern_rd r = tern_rd_init(in->data, in->len);
     while (!tern_rd_done(&r)) {
         tern_hs_hdr h;
@@ -287,11 +321,15 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
             continue;
         }
         tern_reasm_result res = tern_reasm_push(&c->reasm, in->epoch, &h, frag);
-        if (res == TERN_REASM_OLD)
+        if (res == TERN_REASM_OLD && fresh)
             peer_retransmitted(c, now);
+        else if (res == TERN_REASM_OLD)
+            repeat = true;
         else if (res != TERN_REASM_STORED)
             c->stats.dropped_other++;
     }
+    if (repeat)
+        c->stats.dropped_replay++; /* counted with the record layer's duplicates */
     tern_hs_msg_in m;
     while (c->hs != NULL && tern_reasm_pop(&c->reasm, &m) == TERN_OK) {
         /* A message of the peer's next flight: ours arrived (RFC 6347 §4.2.4). */
@@ -323,8 +361,21 @@ static tern_err on_alert(tern_conn *c, const tern_rec_in *in)
             c->close_queued = true; /* RFC 5246 §7.2.1: answer with our own */
             c->state = TERN_STATE_CLOSED;
         }
+    }
+    /* A peer that gives up its handshake (user_canceled, RFC 5246 §7.2.2, or
+     * close_notify) ends ours: nothing it sends later can complete it. */
+    if (c->state == TERN_STATE_HANDSHAKE &&
+        (desc == TERN_ALERT_CLOSE_NOTIFY || desc == TERN_ALERT_USER_CANCELED)) {
+        c->state = TERN_STATE_CLOSED;
+        c->err = TERN_ERR_CLOSED;
+        c->alert = (tern_alert)desc;
+        c->alert_from_peer = true;
+        tern_rtx_stop(&c->rtx);
+        tern_flight_begin(&c->flight);
         return TERN_OK;
     }
+    if (desc == TERN_ALERT_CLOSE_NOTIFY)
+        return TERN_OK;
     if (level == ALERT_FATAL) {
         fail_by_peer(c, desc);
         return c->err;
@@ -373,7 +424,7 @@ static tern_err feed_early(tern_conn *c, uint64_t now)
         rq_pop(&c->early);
         if (!tern_rec_has_epoch(&c->rec, TERN_REC_READ, take.epoch)) {
             /* not yet: back to the end of the queue, which just had room for it */
-            c->early.items[(c->early.head + c->early.count) % c->early.cap] = take;
+            c->early.items[(c->early.head + c->early.count) % c->early.alloc] = take;
             c->early.count++;
             continue;
         }
@@ -518,6 +569,7 @@ tern_err tern_conn_tick(tern_conn *c, uint64_t now)
     if (tern_rtx_expired(&c->rtx, now)) {
         tern_flight_rewind(&c->flight);
         c->stats.retransmits++;
+        c->stats.timeouts++;
     }
     return TERN_OK;
 }
@@ -571,10 +623,11 @@ tern_err tern_conn_close(tern_conn *c)
     if (c->state == TERN_STATE_FAILED)
         return c->err;
     if (c->state == TERN_STATE_HANDSHAKE) {
-        /* RFC 5246 §7.2.2: user_canceled, then close. */
+        /* RFC 5246 §7.2.2: user_canceled, "followed by a close_notify". */
         c->alert_queued = true;
         c->alert_level = ALERT_WARNING;
         c->alert_desc = TERN_ALERT_USER_CANCELED;
+        c->close_queued = true;
         c->state = TERN_STATE_CLOSED;
         tern_rtx_stop(&c->rtx);
         tern_flight_begin(&c->flight); /* nothing more of the handshake goes out */
@@ -664,7 +717,7 @@ void tern_conn_stats(const tern_conn *c, tern_stats *out)
     *out = c->stats;
     out->records_out = rs->sent;
     out->dropped_bad_mac = rs->dropped[TERN_REC_DROP_BAD_MAC];
-    out->dropped_replay = rs->dropped[TERN_REC_DROP_REPLAY];
+    out->dropped_replay += rs->dropped[TERN_REC_DROP_REPLAY];
     out->dropped_epoch = rs->dropped[TERN_REC_DROP_EPOCH];
     out->dropped_malformed += rs->dropped[TERN_REC_DROP_BAD_HEADER] +
                               rs->dropped[TERN_REC_DROP_BAD_LENGTH] +

@@ -23,7 +23,10 @@
 struct tern_hs12;
 
 /* A queue of records (application data received or waiting to be sent, or raw
- * records of a future epoch), each a malloc'd copy; bounded by |cap| entries. */
+ * records of a future epoch), each a malloc'd copy freed when it leaves the queue;
+ * bounded by |cap| entries. The ring of entries is allocated on the first push and
+ * grows by doubling as far as |cap|, so a connection that never queues much never
+ * holds a |cap|-entry ring. */
 typedef struct tern_rq_item {
     uint8_t *data;
     size_t len;
@@ -31,8 +34,9 @@ typedef struct tern_rq_item {
 } tern_rq_item;
 
 typedef struct tern_rq {
-    tern_rq_item *items; /* ring of |cap| */
+    tern_rq_item *items; /* ring of |alloc| entries (NULL until the first push) */
     size_t head, count, cap;
+    size_t alloc;
 } tern_rq;
 
 struct tern_conn {
@@ -56,6 +60,7 @@ struct tern_conn {
     uint64_t write_epoch;    /* epoch for alerts and application data */
     uint64_t last_rtx_answer; /* when we last resent because the peer resent */
     bool answered_this_dgram;
+    uint64_t peer_seq0;      /* one past the highest epoch-0 record number seen */
 
     struct tern_hs12 *hs;    /* NULL once the handshake is over */
     uint64_t hs_started, hs_finished;

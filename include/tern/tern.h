@@ -116,10 +116,10 @@ typedef struct tern_rng {
 typedef struct tern_config tern_config;
 
 /* A new config with tern's defaults (DTLS 1.2, all six suites, X25519 then P-256
- * then P-384, MTU 1200, retransmission 1 s doubling to 60 s, handshake timeout
- * 120 s, extended master secret required, peer verification on for clients and
- * off for servers). Returns NULL when out of memory or when no randomness is
- * available for the cookie secret. */
+ * then P-384, MTU 1200, retransmission after 400 ms, backing off after eight
+ * tries up to 60 s, handshake timeout 60 s, extended master secret required, peer
+ * verification on for clients and off for servers). Returns NULL when out of
+ * memory or when no randomness is available for the cookie secret. */
 TERN_API tern_config *tern_config_new(void);
 
 /* Drop the caller's reference; the config is freed (secrets wiped) when the last
@@ -198,9 +198,14 @@ TERN_API TERN_MUST_USE tern_err tern_config_set_groups(tern_config *cfg, const u
  * default 1200. Errors: TERN_ERR_ARG. */
 TERN_API TERN_MUST_USE tern_err tern_config_set_mtu(tern_config *cfg, size_t mtu);
 
-/* Retransmission timer: first timeout |initial_ms|, doubled after each timeout up to
- * |max_ms|; the handshake fails with TERN_ERR_TIMEOUT after |handshake_ms| in total.
- * Errors: TERN_ERR_ARG (zero, or initial over max). */
+/* Retransmission timer: a flight is sent again every |initial_ms| (default 400) for
+ * its first eight timeouts, then the timeout doubles after each one up to |max_ms|
+ * (default 60000); the handshake fails with TERN_ERR_TIMEOUT after |handshake_ms|
+ * in total (default 60000). A timeout doubled by a lossy flight is kept for the
+ * next flight until one goes through without loss (RFC 6347 §4.2.4.1). Why these
+ * values, measured: docs/ROBUSTNESS.md. A 0 keeps that value as it is, so a
+ * program can set only the handshake timeout. Errors: TERN_ERR_ARG (initial over
+ * max). */
 TERN_API TERN_MUST_USE tern_err tern_config_set_timers(tern_config *cfg, uint32_t initial_ms,
                                                        uint32_t max_ms, uint32_t handshake_ms);
 
@@ -341,8 +346,13 @@ typedef struct tern_stats {
     uint64_t records_in, records_out;
     uint64_t dropped;            /* invalid records, all reasons */
     uint64_t dropped_bad_mac, dropped_replay, dropped_epoch, dropped_malformed, dropped_other;
-    uint64_t retransmits;        /* flights sent again */
+                                 /* replay: a record seen before (the network repeated
+                                    or delayed a datagram) */
+    uint64_t retransmits;        /* flights sent again: on our timer, or answering the
+                                    peer's retransmission */
     uint64_t handshake_ms;       /* start to completion, 0 while in progress */
+    uint64_t timeouts;           /* retransmission timer expiries (of retransmits); a
+                                    handshake that gives up fails with TERN_ERR_TIMEOUT */
 } tern_stats;
 
 TERN_API void tern_conn_stats(const tern_conn *c, tern_stats *out);

@@ -320,7 +320,9 @@ TERN_MUST_USE tern_err tern_cert_public_key(const uint8_t *der, size_t len, tern
 /* SHA-256 of the DER certificate (the fingerprint WebRTC and pinning use). */
 TERN_MUST_USE tern_err tern_cert_fingerprint(const uint8_t *der, size_t len, uint8_t out[32]);
 
-/* A set of trusted CA certificates. Opaque. */
+/* A set of trusted CA certificates. Opaque. It also keeps the last few certificates
+ * tern_chain_verify() parsed (by their exact DER bytes, behind a lock), so a chain
+ * seen again is not parsed again; it is still verified in full. */
 typedef struct tern_trust tern_trust;
 
 TERN_MUST_USE tern_err tern_trust_new(tern_trust **out);

@@ -35,6 +35,19 @@
  * in the trust set is an anchor (RFC 5280 §6.1.1 (d): trust anchor information need
  * not be a self-signed certificate), so a pinned leaf or intermediate verifies.
  *
+ * Parsed-certificate cache. In OpenSSL 3.0, d2i_X509 decodes the subject public key
+ * through the provider decoder machinery, about 1.5 million instructions for one
+ * P-256 certificate: parsing a two-certificate chain cost more than the three ECDSA
+ * verifications of a client handshake together. A trust set therefore keeps the
+ * last CERT_CACHE_SLOTS certificates it parsed, keyed by their exact DER bytes
+ * (length, then memcmp: a certificate differing in any byte is parsed afresh), and
+ * hands out new references to the same X509. Only parsing is saved: every chain is
+ * verified in full each time (signatures, validity at the given time, host name,
+ * purpose). OpenSSL shares X509 objects between threads for verification (its own
+ * stores do), the cache itself is guarded by a mutex, and an entry is replaced least
+ * recently used first, so a peer sending endless new certificates costs a copy and
+ * a free each, never more memory.
+ *
  * Every failure path clears OpenSSL's per-thread error queue, so errors never leak
  * into a later, unrelated call.
  */
@@ -945,8 +958,21 @@ tern_err tern_cert_fingerprint(const uint8_t *der, size_t len, uint8_t out[32])
 
 /* ------------------------------------------------------------------ trust */
 
+#define CERT_CACHE_SLOTS 8 /* a chain or two, with room for a few peers */
+
+/* One parsed certificate kept by a trust set. */
+typedef struct cert_slot {
+    uint8_t *der; /* its DER bytes (owned); NULL when the slot is free */
+    size_t len;
+    X509 *x;      /* parsed from |der|; the slot holds one reference */
+    uint64_t last; /* tick of its last use: the smallest goes first */
+} cert_slot;
+
 struct tern_trust {
     X509_STORE *store;
+    pthread_mutex_t lock; /* guards |cache| and |tick| */
+    cert_slot cache[CERT_CACHE_SLOTS];
+    uint64_t tick;
 };
 
 tern_err tern_trust_new(tern_trust **out)
@@ -956,13 +982,69 @@ tern_err tern_trust_new(tern_trust **out)
     tern_trust *t = calloc(1, sizeof *t);
     if (t == NULL)
         return TERN_ERR_NOMEM;
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        free(t);
+        return TERN_ERR_NOMEM;
+    }
     t->store = X509_STORE_new();
     if (t->store == NULL) {
+        pthread_mutex_destroy(&t->lock);
         free(t);
         return fail(TERN_ERR_NOMEM);
     }
     *out = t;
     return TERN_OK;
+}
+
+/* The certificate |der| parsed (a new reference: the caller frees it), from |t|'s
+ * cache when these exact bytes were parsed before, else parsed now and cached.
+ * NULL when it does not parse. */
+static X509 *trust_x509(tern_trust *t, const uint8_t *der, size_t len)
+{
+    X509 *x = NULL;
+    if (pthread_mutex_lock(&t->lock) == 0) {
+        for (size_t i = 0; i < CERT_CACHE_SLOTS && x == NULL; i++) {
+            cert_slot *s = &t->cache[i];
+            if (s->der != NULL && s->len == len && memcmp(s->der, der, len) == 0 &&
+                X509_up_ref(s->x) == 1) {
+                s->last = ++t->tick;
+                x = s->x;
+            }
+        }
+        pthread_mutex_unlock(&t->lock);
+    }
+    if (x != NULL)
+        return x;
+
+    x = der_to_x509(der, len);
+    if (x == NULL)
+        return NULL;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL || X509_up_ref(x) != 1) {
+        free(copy);
+        return x; /* parsed, just not cached */
+    }
+    memcpy(copy, der, len);
+    if (pthread_mutex_lock(&t->lock) != 0) {
+        X509_free(x); /* the reference meant for the cache */
+        free(copy);
+        return x;
+    }
+    cert_slot *victim = &t->cache[0];
+    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+        if (t->cache[i].der == NULL) {
+            victim = &t->cache[i];
+            break;
+        }
+        if (t->cache[i].last < victim->last)
+            victim = &t->cache[i];
+    }
+    cert_slot old = *victim;
+    *victim = (cert_slot){copy, len, x, ++t->tick};
+    pthread_mutex_unlock(&t->lock);
+    X509_free(old.x);
+    free(old.der);
+    return x;
 }
 
 static tern_err collect_x509(void *ctx, const uint8_t *der, size_t len, X509 *x)
@@ -1041,6 +1123,11 @@ void tern_trust_free(tern_trust *t)
 {
     if (t == NULL)
         return;
+    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+        X509_free(t->cache[i].x);
+        free(t->cache[i].der);
+    }
+    pthread_mutex_destroy(&t->lock);
     X509_STORE_free(t->store);
     free(t);
 }
@@ -1096,7 +1183,9 @@ tern_err tern_chain_verify(const tern_trust *trust, const tern_chain *chain, con
     if (host != NULL && host[0] == '\0')
         return TERN_ERR_CERT_NAME;
 
-    X509 *leaf = der_to_x509(chain->certs[0].data, chain->certs[0].len);
+    /* The cache is logically const: it changes what parsing costs, not any result. */
+    tern_trust *cache = (tern_trust *)trust;
+    X509 *leaf = trust_x509(cache, chain->certs[0].data, chain->certs[0].len);
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     X509_STORE_CTX *ctx = NULL;
     tern_err err = TERN_OK;
@@ -1109,7 +1198,7 @@ tern_err tern_chain_verify(const tern_trust *trust, const tern_chain *chain, con
         goto out;
     }
     for (size_t i = 1; i < chain->count; i++) {
-        X509 *x = der_to_x509(chain->certs[i].data, chain->certs[i].len);
+        X509 *x = trust_x509(cache, chain->certs[i].data, chain->certs[i].len);
         if (x == NULL) {
             err = TERN_ERR_CERT_PARSE;
             goto out;

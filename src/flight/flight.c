@@ -4,8 +4,8 @@
  *
  * A flight is a list of entries (handshake messages, a ChangeCipherSpec, other
  * records) whose bodies are copied one after the other into one buffer the flight
- * owns; the buffer grows by doubling, never past the flight's cap, and is kept
- * across flights. A transmission is a cursor over the entries; tern_flight_fill()
+ * owns; the buffer grows by doubling, never past the flight's cap, and is freed
+ * when the next flight begins. A transmission is a cursor over the entries; tern_flight_fill()
  * seals records at the cursor into the caller's datagram until the next one would
  * not fit, and tern_flight_rewind() puts the cursor back at the start.
  *
@@ -68,6 +68,11 @@ static void flight_cursor_reset(tern_flight *f)
 /* see flight.h */
 void tern_flight_begin(tern_flight *f)
 {
+    /* The buffer grew to the largest flight so far (a certificate chain); keeping it
+     * would make every idle association hold that much for its last, small flight. */
+    free(f->buf);
+    f->buf = NULL;
+    f->alloc = 0;
     f->used = 0;
     f->nmsgs = 0;
     flight_cursor_reset(f);

@@ -107,7 +107,8 @@ void tern_flight_init(tern_flight *f, size_t cap);
 void tern_flight_clear(tern_flight *f);
 
 /* Start a new flight: forget every message of the previous one and any
- * transmission under way (the memory is kept for the new one). */
+ * transmission under way, and free its memory (the new flight allocates what it
+ * needs, so an association keeps no more than its last flight takes). */
 void tern_flight_begin(tern_flight *f);
 
 /* Append handshake message |type| with message_seq |msg_seq| and the |len|-byte
@@ -318,14 +319,24 @@ typedef struct tern_rtx {
     bool armed;
     bool stopped;      /* stopped (or new) rather than fired: the next arm is a new flight */
     uint32_t count;    /* retransmissions of the current flight */
+    uint32_t steady;   /* timeouts of a flight that do not double the timeout */
     uint64_t total;    /* retransmissions since init */
 } tern_rtx;
 
 /* Set up a stopped timer with timeouts from |initial_ms| doubling up to |max_ms|.
  * 0 means the default (TERN_RTX_DEFAULT_INITIAL_MS, TERN_RTX_DEFAULT_MAX_MS); a
  * |max_ms| below |initial_ms| is raised to it. (RFC 9147 §5.8.2 suggests 400 ms
- * for DTLS-SRTP, longer for constrained networks: the caller's profile decides.) */
+ * for DTLS-SRTP, longer for constrained networks: the caller's profile decides.)
+ * Every timeout doubles (no steady phase) until tern_rtx_set_steady(). */
 void tern_rtx_init(tern_rtx *t, uint64_t initial_ms, uint64_t max_ms);
+
+/* Let the first |steady| timeouts of each flight leave the timeout as it is; the
+ * ones after double it as usual. A short timer that backs off only once a flight
+ * has failed |steady| times rides out random loss at a steady pace, and still
+ * backs off exponentially from a peer that has gone or a path that has clogged
+ * (RFC 9147 §5.8.2: shorter timers are a profile's choice; docs/ROBUSTNESS.md has
+ * the measurements). 0, the initial setting, doubles at every timeout. */
+static inline void tern_rtx_set_steady(tern_rtx *t, uint32_t steady) { t->steady = steady; }
 
 /* A flight (first transmission or retransmission) has just been sent at |now|:
  * the deadline becomes now + the current timeout (UINT64_MAX if that overflows).
@@ -340,9 +351,10 @@ static inline uint64_t tern_rtx_deadline(const tern_rtx *t)
 }
 
 /* True when the timer is armed and |now| has reached its deadline. Then the
- * timer disarms, the timeout doubles (at most the max) and the count of
- * retransmissions goes up: the caller rewinds the flight, sends it again and calls
- * tern_rtx_arm(). False (and no change) otherwise. */
+ * timer disarms, the timeout doubles (at most the max; not during the steady
+ * phase, see tern_rtx_set_steady) and the count of retransmissions goes up: the
+ * caller rewinds the flight, sends it again and calls tern_rtx_arm(). False (and
+ * no change) otherwise. */
 bool tern_rtx_expired(tern_rtx *t, uint64_t now);
 
 /* The peer's next flight arrived: disarm. tern_rtx_count() keeps its value until

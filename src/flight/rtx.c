@@ -5,6 +5,7 @@
  * keeps true:
  *   - initial <= timeout <= max at all times; doubling saturates at max and never
  *     overflows (the doubling is compared against max / 2 before it is done);
+ *   - the first |steady| timeouts of a flight (count below steady) do not double;
  *   - the deadline is now + timeout, saturated at UINT64_MAX, so a clock near the
  *     end of its range yields a deadline that never comes rather than one in the
  *     past;
@@ -29,6 +30,7 @@ void tern_rtx_init(tern_rtx *t, uint64_t initial_ms, uint64_t max_ms)
     t->armed = false;
     t->stopped = true;
     t->count = 0;
+    t->steady = 0;
     t->total = 0;
 }
 
@@ -50,8 +52,10 @@ bool tern_rtx_expired(tern_rtx *t, uint64_t now)
     t->armed = false;
     t->deadline = UINT64_MAX;
     /* RFC 6347 §4.2.4.1: "double the value at each retransmission, up to no less
-     * than the RFC 6298 maximum of 60 seconds" - our max is the caller's. */
-    t->timeout = t->timeout > t->max / 2 ? t->max : t->timeout * 2;
+     * than the RFC 6298 maximum of 60 seconds" - our max is the caller's, and a
+     * flight's first |steady| retransmissions keep the pace (tern_rtx_set_steady). */
+    if (t->count >= t->steady)
+        t->timeout = t->timeout > t->max / 2 ? t->max : t->timeout * 2;
     if (t->count < UINT32_MAX)
         t->count++;
     t->total++;

@@ -147,6 +147,60 @@ tern_err tern_hs12_finished(tern_hs12 *hs, bool from_client, uint8_t out[12])
     return tern_ks12_finished(hs->suite->prf, hs->master, from_client, h, hlen, out);
 }
 
+tern_err tern_hs12_emit_certificate(tern_conn *c, bool empty)
+{
+    tern_hs12 *hs = c->hs;
+    const tern_chain *chain = &c->cfg->chain;
+    tern_certificate cert = {0};
+    if (!empty) {
+        cert.count = chain->count < TERN_MAX_CHAIN ? chain->count : TERN_MAX_CHAIN;
+        memcpy(cert.certs, chain->certs, cert.count * sizeof cert.certs[0]);
+    }
+    tern_wr w = tern_wr_init(hs->scratch, hs->scratch_cap);
+    tern_err err = tern_certificate_build(&w, &cert);
+    return err != TERN_OK ? err : tern_conn_emit(c, 0, TERN_HS_CERTIFICATE, hs->scratch, w.len);
+}
+
+tern_err tern_hs12_emit_finished(tern_conn *c)
+{
+    tern_hs12 *hs = c->hs;
+    uint8_t vd[TERN_FINISHED12_LEN];
+    tern_err err = tern_flight_add_ccs(&c->flight, 0);
+    if (err == TERN_OK)
+        err = tern_hs12_finished(hs, c->role == TERN_CLIENT, vd);
+    if (err != TERN_OK)
+        return err;
+    tern_finished fin = {vd, sizeof vd};
+    tern_wr w = tern_wr_init(hs->scratch, hs->scratch_cap);
+    err = tern_finished_build(&w, &fin);
+    return err != TERN_OK ? err : tern_conn_emit(c, 1, TERN_HS_FINISHED, hs->scratch, w.len);
+}
+
+tern_err tern_hs12_check_finished(tern_conn *c, uint64_t epoch, const uint8_t *body, size_t len)
+{
+    /* RFC 5246 §7.4.9: Finished is the first message under the new keys. */
+    if (epoch != 1)
+        return TERN_ERR_UNEXPECTED;
+    tern_finished fin;
+    uint8_t want[TERN_FINISHED12_LEN];
+    tern_err err = tern_finished_parse(body, len, &fin);
+    if (err == TERN_OK)
+        err = tern_hs12_finished(c->hs, c->role != TERN_CLIENT, want);
+    if (err != TERN_OK)
+        return err;
+    return tern_ct_equal(want, fin.verify_data, sizeof want) ? TERN_OK : TERN_ERR_BAD_FINISHED;
+}
+
+void tern_hs12_done(tern_conn *c, uint64_t now)
+{
+    tern_hs12 *hs = c->hs;
+    c->suite = hs->suite->id;
+    c->suite_name = hs->suite->name;
+    c->group = hs->group;
+    hs->state = HS12_DONE;
+    tern_conn_established(c, now);
+}
+
 static bool pinned(const tern_config *cfg, const tern_der *leaf)
 {
     uint8_t fp[32];

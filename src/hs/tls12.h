@@ -128,6 +128,22 @@ TERN_MUST_USE tern_err tern_hs12_finished(tern_hs12 *hs, bool from_client, uint8
 TERN_MUST_USE tern_err tern_hs12_verify_chain(tern_conn *c, const tern_certificate *cert,
                                               const char *host);
 
+/* Emit our Certificate message: the configured chain, or an empty list when
+ * |empty| (a client with no certificate the server accepts). */
+TERN_MUST_USE tern_err tern_hs12_emit_certificate(tern_conn *c, bool empty);
+
+/* Add [ChangeCipherSpec] and our Finished (epoch 1) to the flight being prepared. */
+TERN_MUST_USE tern_err tern_hs12_emit_finished(tern_conn *c);
+
+/* Check the peer's Finished |body| (received in |epoch|) against the transcript.
+ * Errors: TERN_ERR_UNEXPECTED (not in epoch 1), TERN_ERR_DECODE,
+ * TERN_ERR_BAD_FINISHED. */
+TERN_MUST_USE tern_err tern_hs12_check_finished(tern_conn *c, uint64_t epoch,
+                                                const uint8_t *body, size_t len);
+
+/* The handshake is complete: record what was negotiated and hand over to conn. */
+void tern_hs12_done(tern_conn *c, uint64_t now);
+
 /* The first scheme of |ours| that |theirs| lists and |key| can use, or 0. */
 uint16_t tern_hs12_pick_scheme(const uint16_t *ours, size_t n_ours, const uint16_t *theirs,
                                size_t n_theirs, const tern_pkey *key);

@@ -230,15 +230,7 @@ static tern_err c12_on_server_hello_done(tern_conn *c, const uint8_t *body, size
     uint16_t scheme = 0;
     if (hs->cert_requested) {
         scheme = c12_client_scheme(c);
-        tern_certificate cert = {0};
-        if (scheme != 0) {
-            cert.count = cfg->chain.count < TERN_MAX_CHAIN ? cfg->chain.count : TERN_MAX_CHAIN;
-            memcpy(cert.certs, cfg->chain.certs, cert.count * sizeof cert.certs[0]);
-        }
-        tern_wr w = tern_wr_init(hs->scratch, hs->scratch_cap);
-        err = tern_certificate_build(&w, &cert);
-        if (err == TERN_OK)
-            err = tern_conn_emit(c, 0, TERN_HS_CERTIFICATE, hs->scratch, w.len);
+        err = tern_hs12_emit_certificate(c, scheme == 0);
         if (err != TERN_OK)
             return err;
     }
@@ -283,17 +275,7 @@ static tern_err c12_on_server_hello_done(tern_conn *c, const uint8_t *body, size
             return err;
     }
 
-    err = tern_flight_add_ccs(&c->flight, 0);
-    uint8_t vd[TERN_FINISHED12_LEN];
-    if (err == TERN_OK)
-        err = tern_hs12_finished(hs, true, vd);
-    if (err != TERN_OK)
-        return err;
-    tern_finished fin = {vd, sizeof vd};
-    w = tern_wr_init(hs->scratch, hs->scratch_cap);
-    err = tern_finished_build(&w, &fin);
-    if (err == TERN_OK)
-        err = tern_conn_emit(c, 1, TERN_HS_FINISHED, hs->scratch, w.len);
+    err = tern_hs12_emit_finished(c);
     if (err != TERN_OK)
         return err;
     hs->state = C12_EXPECT_FINISHED;
@@ -304,24 +286,10 @@ static tern_err c12_on_server_hello_done(tern_conn *c, const uint8_t *body, size
 static tern_err c12_on_finished(tern_conn *c, uint64_t now, uint64_t epoch, const uint8_t *body,
                                 size_t len)
 {
-    tern_hs12 *hs = c->hs;
-    /* RFC 5246 §7.4.9: Finished is the first message under the new keys. */
-    if (epoch != 1)
-        return TERN_ERR_UNEXPECTED;
-    tern_finished fin;
-    uint8_t want[TERN_FINISHED12_LEN];
-    tern_err err = tern_finished_parse(body, len, &fin);
-    if (err == TERN_OK)
-        err = tern_hs12_finished(hs, false, want);
+    tern_err err = tern_hs12_check_finished(c, epoch, body, len);
     if (err != TERN_OK)
         return err;
-    if (!tern_ct_equal(want, fin.verify_data, sizeof want))
-        return TERN_ERR_BAD_FINISHED;
-    c->suite = hs->suite->id;
-    c->suite_name = hs->suite->name;
-    c->group = hs->group;
-    hs->state = HS12_DONE;
-    tern_conn_established(c, now);
+    tern_hs12_done(c, now);
     return TERN_OK;
 }
 

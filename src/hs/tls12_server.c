@@ -112,13 +112,7 @@ static tern_err s12_on_client_hello(tern_conn *c, const uint8_t *body, size_t le
     if (err != TERN_OK)
         return err;
 
-    tern_certificate cert = {0};
-    cert.count = cfg->chain.count < TERN_MAX_CHAIN ? cfg->chain.count : TERN_MAX_CHAIN;
-    memcpy(cert.certs, cfg->chain.certs, cert.count * sizeof cert.certs[0]);
-    w = tern_wr_init(hs->scratch, hs->scratch_cap);
-    err = tern_certificate_build(&w, &cert);
-    if (err == TERN_OK)
-        err = tern_conn_emit(c, 0, TERN_HS_CERTIFICATE, hs->scratch, w.len);
+    err = tern_hs12_emit_certificate(c, false);
     if (err != TERN_OK)
         return err;
 
@@ -238,40 +232,16 @@ static tern_err s12_on_cert_verify(tern_conn *c, const uint8_t *body, size_t len
 static tern_err s12_on_finished(tern_conn *c, uint64_t now, uint16_t seq, uint64_t epoch,
                                 const uint8_t *body, size_t len)
 {
-    tern_hs12 *hs = c->hs;
-    if (epoch != 1)
-        return TERN_ERR_UNEXPECTED;
-    tern_finished fin;
-    uint8_t vd[TERN_FINISHED12_LEN];
-    tern_err err = tern_finished_parse(body, len, &fin);
-    if (err == TERN_OK)
-        err = tern_hs12_finished(hs, true, vd);
+    tern_err err = tern_hs12_check_finished(c, epoch, body, len);
+    if (err == TERN_OK) /* our Finished covers the client's */
+        err = tern_hs12_transcript_add(c->hs, TERN_HS_FINISHED, seq, body, len);
     if (err != TERN_OK)
         return err;
-    if (!tern_ct_equal(vd, fin.verify_data, sizeof vd))
-        return TERN_ERR_BAD_FINISHED;
-    err = tern_hs12_transcript_add(hs, TERN_HS_FINISHED, seq, body, len);
-    if (err != TERN_OK)
-        return err;
-
     tern_flight_begin(&c->flight);
-    err = tern_flight_add_ccs(&c->flight, 0);
-    if (err == TERN_OK)
-        err = tern_hs12_finished(hs, false, vd);
+    err = tern_hs12_emit_finished(c);
     if (err != TERN_OK)
         return err;
-    tern_finished ours = {vd, sizeof vd};
-    tern_wr w = tern_wr_init(hs->scratch, hs->scratch_cap);
-    err = tern_finished_build(&w, &ours);
-    if (err == TERN_OK)
-        err = tern_conn_emit(c, 1, TERN_HS_FINISHED, hs->scratch, w.len);
-    if (err != TERN_OK)
-        return err;
-    c->suite = hs->suite->id;
-    c->suite_name = hs->suite->name;
-    c->group = hs->group;
-    hs->state = HS12_DONE;
-    tern_conn_established(c, now);
+    tern_hs12_done(c, now);
     return TERN_OK;
 }
 

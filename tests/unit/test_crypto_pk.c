@@ -812,6 +812,51 @@ TEST(chain_verify_rejects_bad_signature)
     CHECK_ERR(err, TERN_ERR_CERT_UNTRUSTED);
 }
 
+/* A trust set keeps the certificates it parsed: a chain seen again verifies from
+ * the cache with every check still made, a certificate differing in one byte is
+ * parsed (and judged) afresh, and more distinct certificates than the cache holds
+ * evict each other without changing any result. */
+TEST(chain_verify_again_from_the_cache)
+{
+    tern_trust *t = NULL;
+    tern_chain good = {NULL, 0}, rsa = {NULL, 0}, ed = {NULL, 0}, other = {NULL, 0};
+    CHECK_OK(trust_of("root-ca.pem", &t));
+    CHECK_OK(tern_chain_load(pki("leaf-ecdsa-chain.pem"), &good));
+    CHECK_OK(tern_chain_load(pki("leaf-rsa-chain.pem"), &rsa));
+    CHECK_OK(tern_chain_load(pki("leaf-ed25519-chain.pem"), &ed));
+    CHECK_OK(tern_chain_load(pki("other-leaf.pem"), &other));
+    size_t len = good.certs[0].len;
+    uint8_t *flipped = malloc(len);
+    CHECK(flipped != NULL);
+    for (int round = 0; round < 3 && flipped != NULL; round++) {
+        tern_pkey *leaf = NULL;
+        CHECK_OK(tern_chain_verify(t, &good, "localhost", T_2030, &leaf));
+        CHECK_EQ(tern_pkey_type(leaf), TERN_KEY_EC_P256);
+        tern_pkey_free(leaf);
+        CHECK_ERR(tern_chain_verify(t, &good, "example.com", T_2030, NULL), TERN_ERR_CERT_NAME);
+        CHECK_ERR(tern_chain_verify(t, &good, "localhost", T_2125, NULL), TERN_ERR_CERT_EXPIRED);
+        CHECK_OK(tern_chain_verify(t, &rsa, "localhost", T_2030, NULL));
+        CHECK_OK(tern_chain_verify(t, &ed, "localhost", T_2030, NULL));
+        CHECK_ERR(tern_chain_verify(t, &other, "localhost", T_2030, NULL),
+                  TERN_ERR_CERT_UNTRUSTED);
+        /* Twelve leaves of the same length, each with one signature byte changed. */
+        for (size_t k = 0; k < 12; k++) {
+            memcpy(flipped, good.certs[0].data, len);
+            flipped[len - 2 - k] ^= 0x01;
+            tern_der certs[2] = {{flipped, len}, good.certs[1]};
+            tern_chain bad = {certs, 2};
+            tern_err err = tern_chain_verify(t, &bad, "localhost", T_2030, NULL);
+            CHECK(err == TERN_ERR_CERT_UNTRUSTED || err == TERN_ERR_CERT_PARSE);
+        }
+    }
+    free(flipped);
+    tern_chain_clear(&good);
+    tern_chain_clear(&rsa);
+    tern_chain_clear(&ed);
+    tern_chain_clear(&other);
+    tern_trust_free(t);
+}
+
 TEST(trust_from_data_file_and_dir)
 {
     tern_trust *t = NULL;

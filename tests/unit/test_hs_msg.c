@@ -72,7 +72,7 @@ static tern_err p_finished(const uint8_t *b, size_t n)
 /* Run |f| on a copy of |data| in a heap buffer of exactly |len| bytes. */
 static tern_err parse_exact(parse_fn f, const uint8_t *data, size_t len)
 {
-    uint8_t *copy = malloc(len ? len : 1);
+    uint8_t *copy = calloc(len ? len : 1, 1); /* calloc: gcc -O2 warns for len 0 */
     if (copy == NULL)
         return TERN_ERR_NOMEM;
     if (len)

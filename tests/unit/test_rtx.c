@@ -1,6 +1,6 @@
 /*
- * test_rtx.c - the retransmission timer: doubling, the cap, stop, reset, the
- * count of retransmissions, and deadline arithmetic near UINT64_MAX.
+ * test_rtx.c - the retransmission timer: doubling, the steady phase, the cap, stop,
+ * reset, the count of retransmissions, and deadline arithmetic near UINT64_MAX.
  */
 #include "flight/flight.h"
 #include "test.h"
@@ -127,4 +127,49 @@ TEST(deadline_near_the_end_of_time)
     CHECK(tern_rtx_expired(&t, UINT64_MAX - 1));
     tern_rtx_arm(&t, UINT64_MAX);
     CHECK(tern_rtx_deadline(&t) == UINT64_MAX);
+}
+
+TEST(steady_phase_then_doubling)
+{
+    tern_rtx t;
+    tern_rtx_init(&t, 400, 60000);
+    tern_rtx_set_steady(&t, 3);
+    uint64_t now = 0;
+    /* three timeouts keep the pace, the fourth and later double */
+    const uint64_t want[] = {400, 400, 400, 400, 800, 1600, 3200};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        tern_rtx_arm(&t, now);
+        CHECK(tern_rtx_deadline(&t) == now + want[i]);
+        now = tern_rtx_deadline(&t);
+        CHECK(tern_rtx_expired(&t, now));
+    }
+    CHECK_EQ(tern_rtx_count(&t), 7);
+    CHECK_EQ(tern_rtx_timeout(&t), 6400);
+
+    /* the next flight: a new count, so a new steady phase, at the retained value
+     * (RFC 6347 §4.2.4.1) */
+    tern_rtx_stop(&t);
+    tern_rtx_arm(&t, now);
+    CHECK(tern_rtx_expired(&t, now + 6400));
+    CHECK_EQ(tern_rtx_timeout(&t), 6400);
+    /* until a flight goes through without loss */
+    tern_rtx_stop(&t);
+    tern_rtx_reset_backoff(&t);
+    tern_rtx_arm(&t, 0);
+    CHECK(tern_rtx_deadline(&t) == 400);
+
+    /* the cap still holds, and steady 0 is plain doubling */
+    tern_rtx_init(&t, 400, 500);
+    tern_rtx_set_steady(&t, 1);
+    tern_rtx_arm(&t, 0);
+    CHECK(tern_rtx_expired(&t, 400));
+    CHECK_EQ(tern_rtx_timeout(&t), 400);
+    tern_rtx_arm(&t, 0);
+    CHECK(tern_rtx_expired(&t, 400));
+    CHECK_EQ(tern_rtx_timeout(&t), 500);
+    tern_rtx_init(&t, 400, 60000);
+    tern_rtx_set_steady(&t, 0);
+    tern_rtx_arm(&t, 0);
+    CHECK(tern_rtx_expired(&t, 400));
+    CHECK_EQ(tern_rtx_timeout(&t), 800);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make.sh - regenerate the test PKI in this directory with the openssl CLI (3.0+).
 #
-# Every file here was made by this script; run it from anywhere:
+# Every file here was made by this script (the rsa4096-* files by make-rsa4096.sh
+# beside it); run it from anywhere:
 #
 #     sh tests/data/pki/make.sh
 #
