@@ -24,7 +24,8 @@
 # goes from 10 s to 45 s (five lost OpenSSL flights in a row fit). Checked on
 # top: the proxy's counters, which must show at least one datagram dropped by loss
 # in each direction that was asked to lose some (else the seed does not test it),
-# and none dropped by size (both sides kept to the MTU under the link's limit).
+# a datagram duplicated and one reordered when those were asked for, and none
+# dropped by size (both sides kept to the MTU under the link's limit).
 # --expect-fail over-limit turns the last check around: with tern's --mtu above the
 # link's max-size, tern's large datagrams are dropped every time, so no handshake
 # may complete within 4 s, and the proxy must have dropped datagrams from tern.
@@ -81,6 +82,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 # --impair SPEC -> tern-impair options; the handshake deadline (seconds) and the
 # bounds on the client and server processes follow from it.
 impair_args=() impair_lossy_up=false impair_lossy_down=false impair_size=false hs_wait=10
+impair_dup=false impair_reorder=false
 if [ -n "$impair" ]; then
     IFS=, read -r -a impair_items <<< "$impair"
     for item in "${impair_items[@]}"; do
@@ -92,7 +94,9 @@ if [ -n "$impair" ]; then
             [ "$key" = loss-down ] || impair_lossy_up=$lossy
             [ "$key" = loss-up ] || impair_lossy_down=$lossy ;;
         max-size) impair_size=true ;;
-        dup | reorder | delay | jitter | seed) ;;
+        dup) [[ $value =~ ^0*\.?0*$ ]] || impair_dup=true ;;
+        reorder) [[ $value =~ ^0*\.?0*$ ]] || impair_reorder=true ;;
+        delay | jitter | seed) ;;
         *) echo "FAIL: --impair: unknown key '$key' in $impair"; exit 1 ;;
         esac
         [[ $item == *=* && $value =~ ^[0-9.]+$ ]] ||
@@ -338,13 +342,14 @@ start_impair() {
 }
 
 # stop_impair: SIGTERM (to tern-impair itself, as for the server), then its counters
-# are checked: each lossy direction must have lost something, the size limit nothing.
+# are checked: each lossy direction must have lost something, duplication and
+# reordering must have happened when asked for, the size limit dropped nothing.
 impair_counter() { # DIR NAME : one counter of the proxy's exit lines
     sed -nE "s/^tern-impair: $1: .*[ ,]$2 ([0-9]+)(,.*)?\$/\1/p" "$work/impair.err"
 }
 stop_impair() {
     [ -n "$impair_pid" ] || return 0
-    local child dir lossy lost big=0
+    local child dir lossy lost big=0 dups=0 held=0
     child=$(pgrep -P "$impair_pid" | head -n 1 || true)
     kill -TERM "${child:-$impair_pid}" 2> /dev/null || true
     wait "$impair_pid" 2> /dev/null || true
@@ -355,12 +360,16 @@ stop_impair() {
         note "proxy $(grep -E "^tern-impair: $dir: " "$work/impair.err" | sed 's/^tern-impair: //')"
         lost=$(impair_counter $dir "dropped by loss")
         big=$((big + $(impair_counter $dir "dropped by size")))
+        dups=$((dups + $(impair_counter $dir duplicated)))
+        held=$((held + $(impair_counter $dir reordered)))
         lossy=impair_lossy_$dir
         if ${!lossy} && [ "$lost" = 0 ]; then
             fail "tern-impair lost no datagram going $dir: this seed tests no loss there"
         fi
     done
     note "proxy $(grep -E '^tern-impair: clients ' "$work/impair.err" | sed 's/^tern-impair: //')"
+    ! $impair_dup || [ "$dups" != 0 ] || fail "tern-impair duplicated nothing: pick another seed"
+    ! $impair_reorder || [ "$held" != 0 ] || fail "tern-impair reordered nothing: pick another seed"
     if $impair_size && [ "$big" != 0 ] && [ "$expect" != over-limit ]; then
         fail "tern-impair dropped $big datagram(s) over the size limit: a side ignored its MTU"
     fi
