@@ -399,15 +399,15 @@ tern_err tern_tls12_prf(tern_hash_alg alg, const uint8_t *secret, size_t secretl
 /* ------------------------------------------------------------------ AEAD */
 
 struct tern_aead {
-    tern_aead_alg alg;
-    size_t taglen;
-    bool ccm;
     EVP_CIPHER_CTX *seal; /* keyed for encryption */
     EVP_CIPHER_CTX *open; /* the same context, except for CCM (see aead_key) */
+    uint8_t alg;          /* tern_aead_alg */
+    uint8_t taglen;
+    bool ccm;
     /* Record mode (tern_aead_seal12/open12), on |seal| (never CCM): */
-    int dir;             /* the direction |seal| was last set up for: 1, 0, or -1 */
-    bool rec_iv;         /* the record IV is loaded for |dir| */
-    bool rec_next_ok;    /* GCM sealing: |rec_next| is what the provider sends next */
+    int8_t dir;           /* the direction |seal| was last set up for: 1, 0, or -1 */
+    bool rec_iv;          /* the record IV is loaded for |dir| */
+    bool rec_next_ok;     /* GCM sealing: |rec_next| is what the provider sends next */
     uint64_t rec_next;
 };
 
@@ -474,9 +474,9 @@ tern_err tern_aead_new(tern_aead_alg alg, const uint8_t *key, tern_aead **out)
     tern_aead *a = calloc(1, sizeof *a);
     if (a == NULL)
         return TERN_ERR_NOMEM;
-    a->alg = alg;
+    a->alg = (uint8_t)alg;
     a->dir = -1;
-    a->taglen = tern_aead_tag_len(alg);
+    a->taglen = (uint8_t)tern_aead_tag_len(alg);
     a->ccm = alg == TERN_AEAD_AES_128_CCM || alg == TERN_AEAD_AES_128_CCM_8;
     a->seal = aead_key(cipher, key, a->ccm, a->taglen, 1);
     /* OpenSSL's CCM picks its bulk routine (which MACs the plaintext before or
@@ -493,7 +493,7 @@ tern_err tern_aead_new(tern_aead_alg alg, const uint8_t *key, tern_aead **out)
 
 tern_aead_alg tern_aead_alg_of(const tern_aead *a)
 {
-    return a->alg;
+    return (tern_aead_alg)a->alg;
 }
 
 void tern_aead_free(tern_aead *a)
@@ -629,7 +629,7 @@ static tern_err rec_setup(tern_aead *a, int enc, const uint8_t *iv)
     a->rec_next_ok = false;
     if (a->dir != enc && EVP_CipherInit_ex2(ctx, NULL, NULL, NULL, enc, NULL) != 1)
         return TERN_ERR_CRYPTO;
-    a->dir = enc;
+    a->dir = (int8_t)enc;
     bool chacha = a->alg == TERN_AEAD_CHACHA20_POLY1305;
     if (chacha || !enc) {
         /* ChaCha20-Poly1305: the whole IV; GCM opening: the salt (sealing loads the

@@ -20,8 +20,8 @@
  * DTLS 1.2 records go through the provider's record entry points
  * (tern_aead_seal12/open12), which build the same nonce themselves in one call and
  * cost less per record; a backend or algorithm without them (CCM) answers
- * TERN_ERR_UNSUPPORTED on first use, and from then on this protection takes the
- * general path (tern_aead_seal/open with the nonce made here).
+ * TERN_ERR_UNSUPPORTED at once, and the record takes the general path
+ * (tern_aead_seal/open with the nonce made here).
  */
 #include "record/protect.h"
 
@@ -92,7 +92,6 @@ tern_err tern_prot_init(tern_prot *p, const tern_rec_keys *keys)
     p->aead = aead;
     memcpy(p->iv, keys->iv, iv_len);
     p->kind = (uint8_t)kind;
-    p->rec12 = true; /* until the provider says otherwise */
     p->tag_len = (uint8_t)tag_len;
     p->version = keys->version;
     return TERN_OK;
@@ -117,12 +116,8 @@ tern_err tern_prot_seal(tern_prot *p, const tern_prot_rec *rec, uint8_t *frag, s
     if (prefix > 0)
         tern_store64(frag, seq_num12(rec)); /* nonce_explicit = epoch||seq */
     uint8_t nonce[TERN_AEAD_NONCE_LEN], aad[TERN_PROT_MAX_AAD];
-    tern_err err = TERN_ERR_UNSUPPORTED;
-    if (p->rec12) {
-        (void)prot_nonce_aad(p, rec, frag, len, NULL, aad);
-        err = tern_aead_seal12(p->aead, p->iv, aad, frag, len);
-        p->rec12 = err != TERN_ERR_UNSUPPORTED;
-    }
+    (void)prot_nonce_aad(p, rec, frag, len, NULL, aad);
+    tern_err err = tern_aead_seal12(p->aead, p->iv, aad, frag, len);
     if (err == TERN_ERR_UNSUPPORTED) {
         size_t aadlen = prot_nonce_aad(p, rec, frag, len, nonce, aad);
         err = tern_aead_seal(p->aead, nonce, aad, aadlen, frag + prefix, len, frag + prefix);
@@ -141,12 +136,8 @@ tern_err tern_prot_open(tern_prot *p, const tern_prot_rec *rec, uint8_t *frag, s
     size_t ctlen = len - prefix;
     uint8_t nonce[TERN_AEAD_NONCE_LEN], aad[TERN_PROT_MAX_AAD];
     size_t outlen;
-    tern_err err = TERN_ERR_UNSUPPORTED;
-    if (p->rec12) {
-        (void)prot_nonce_aad(p, rec, frag, ctlen - p->tag_len, NULL, aad);
-        err = tern_aead_open12(p->aead, p->iv, aad, frag, len, &outlen);
-        p->rec12 = err != TERN_ERR_UNSUPPORTED;
-    }
+    (void)prot_nonce_aad(p, rec, frag, ctlen - p->tag_len, NULL, aad);
+    tern_err err = tern_aead_open12(p->aead, p->iv, aad, frag, len, &outlen);
     if (err == TERN_ERR_UNSUPPORTED) {
         size_t aadlen = prot_nonce_aad(p, rec, frag, ctlen - p->tag_len, nonce, aad);
         err = tern_aead_open(p->aead, nonce, aad, aadlen, ct, ctlen, ct, &outlen);

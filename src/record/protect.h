@@ -16,7 +16,6 @@
 #ifndef TERN_RECORD_PROTECT_H
 #define TERN_RECORD_PROTECT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,7 +49,6 @@ typedef struct tern_prot {
     tern_aead *aead;                 /* owned; NULL for TERN_PROT_NONE */
     uint8_t iv[TERN_AEAD_NONCE_LEN]; /* salt (first 4 bytes) or full IV; secret */
     uint8_t kind;                    /* tern_prot_kind */
-    bool rec12;                      /* try tern_aead_seal12/open12 (see protect.c) */
     uint8_t tag_len;
     uint16_t version;                /* record version to send and to require */
 } tern_prot;
