@@ -25,7 +25,8 @@ struct tern_hs12;
 /* A queue of records (application data received or waiting to be sent, or raw
  * records of a future epoch), bounded by |cap| records. Each record is one node,
  * allocated with its bytes when it joins the queue and freed (wiped) when it
- * leaves, so an empty queue holds no memory at all. */
+ * leaves (full-size nodes through a small per-thread cache, see conn.c), so an
+ * empty queue holds no memory at all. */
 typedef struct tern_rq_node {
     struct tern_rq_node *next;
     size_t len;
