@@ -290,7 +290,11 @@ tern_err tern_config_set_mtu(tern_config *cfg, size_t mtu)
 tern_err tern_config_set_timers(tern_config *cfg, uint32_t initial_ms, uint32_t max_ms,
                                 uint32_t handshake_ms)
 {
-    if (initial_ms == 0 || max_ms < initial_ms || handshake_ms == 0)
+    /* 0 keeps the value in force. */
+    initial_ms = initial_ms ? initial_ms : cfg->rtx_initial_ms;
+    max_ms = max_ms ? max_ms : cfg->rtx_max_ms;
+    handshake_ms = handshake_ms ? handshake_ms : cfg->handshake_timeout_ms;
+    if (max_ms < initial_ms)
         return TERN_ERR_ARG;
     cfg->rtx_initial_ms = initial_ms;
     cfg->rtx_max_ms = max_ms;

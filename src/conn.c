@@ -480,8 +480,22 @@ static tern_err on_alert(tern_conn *c, const tern_rec_in *in)
             c->close_queued = true; /* RFC 5246 §7.2.1: answer with our own */
             c->state = TERN_STATE_CLOSED;
         }
+    }
+    /* A peer that gives up its handshake (user_canceled, RFC 5246 §7.2.2, or
+     * close_notify) ends ours: nothing it sends later can complete it. */
+    if (c->state == TERN_STATE_HANDSHAKE &&
+        (desc == TERN_ALERT_CLOSE_NOTIFY || desc == TERN_ALERT_USER_CANCELED)) {
+        c->state = TERN_STATE_CLOSED;
+        c->err = TERN_ERR_CLOSED;
+        c->alert = (tern_alert)desc;
+        c->alert_from_peer = true;
+        tern_rtx_stop(&c->rtx);
+        if (c->flight != NULL)
+            tern_flight_begin(c->flight);
         return TERN_OK;
     }
+    if (desc == TERN_ALERT_CLOSE_NOTIFY)
+        return TERN_OK;
     if (level == ALERT_FATAL) {
         fail_by_peer(c, desc);
         return c->err;
@@ -736,10 +750,11 @@ tern_err tern_conn_close(tern_conn *c)
     if (c->state == TERN_STATE_FAILED)
         return c->err;
     if (c->state == TERN_STATE_HANDSHAKE) {
-        /* RFC 5246 §7.2.2: user_canceled, then close. */
+        /* RFC 5246 §7.2.2: user_canceled, "followed by a close_notify". */
         c->alert_queued = true;
         c->alert_level = ALERT_WARNING;
         c->alert_desc = TERN_ALERT_USER_CANCELED;
+        c->close_queued = true;
         c->state = TERN_STATE_CLOSED;
         tern_rtx_stop(&c->rtx);
         if (c->flight != NULL)

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static int signal_pipe[2] = {-1, -1};
@@ -64,13 +63,6 @@ int cli_signals_init(void)
     if (sigaction(SIGPIPE, &sa, NULL) != 0)
         return -1;
     return signal_pipe[0];
-}
-
-uint64_t cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)

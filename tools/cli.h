@@ -1,5 +1,5 @@
 /*
- * cli.h - helpers shared by tern-client and tern-server: the clock, option values
+ * cli.h - helpers shared by tern-client and tern-server: option values
  * (groups, fingerprints, numbers), the config options both tools take, and the
  * lines both print (handshake, failure, stats). Public API of tern only.
  */
@@ -41,9 +41,6 @@ static inline void cli_via_state(tern_err err)
 {
     (void)err;
 }
-
-/* Milliseconds from CLOCK_MONOTONIC. */
-uint64_t cli_now(void);
 
 /* Parse a decimal number in [min, max]; false when |s| is not one. */
 bool cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);

@@ -5,12 +5,14 @@
  *                 [--insecure] [--cert F --key F] [--mtu N] [--cipher NAMES]
  *                 [--groups LIST] [--stats] [--timeout S] [--wait S] [--verbose]
  *
- * How it works: one UDP socket connect()ed to the server and one tern_conn driven
- * by a poll() loop. Every turn of the loop lets tern's timer run when its deadline
- * has come (tern_conn_tick), sends whatever tern_conn_send hands out until
- * TERN_ERR_AGAIN, prints every application record tern_conn_read returns, and then
- * sleeps in poll() until a datagram, a line of stdin, a signal or the earliest of
- * the deadlines (tern's timer, the handshake timeout, the end-of-input wait).
+ * How it works: tern_dial() (tern_io.h) resolves the server, opens an endpoint
+ * whose UDP socket is connected to it, and starts the handshake; the endpoint
+ * then runs every timer and moves every datagram. This program is a poll() loop
+ * over the endpoint's fd, stdin and the signal pipe, sleeping until the earliest
+ * of the endpoint's deadline, the handshake timeout and the end-of-input wait;
+ * after each wake-up tern_endpoint_process() does what is due, and the loop
+ * prints the records that arrived and sends the lines read (tern_assoc_read and
+ * tern_assoc_write, without waiting).
  *
  * Data: stdin is read only once the handshake is done. Each line becomes one
  * application record, without its line ending ("\n" or "\r\n"); a last line
@@ -40,6 +42,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tern/tern_io.h"
 
 #define PROG "tern-client"
 /* A line longer than any record tern can send is an error, so this is plenty. */
@@ -54,9 +57,7 @@ typedef struct client_opts {
 
 typedef struct client {
     const client_opts *opt;
-    int fd;
-    tern_conn *c;
-    cli_dgram_stats ds;
+    tern_assoc *a;
     bool announced;             /* handshake line printed */
     uint64_t sent, received;    /* application records */
     char in[LINE_CAP];          /* stdin not yet sent */
@@ -200,7 +201,7 @@ static bool setup_config(tern_config *cfg, const client_opts *opt)
     if (!cli_apply_common(cfg, &opt->common, PROG))
         return false;
     /* tern's own handshake timeout then agrees with --timeout. */
-    err = tern_config_set_timers(cfg, 1000, 60000, (uint32_t)(opt->timeout_s * 1000));
+    err = tern_config_set_timers(cfg, 0, 0, (uint32_t)(opt->timeout_s * 1000));
     if (err != TERN_OK) {
         fprintf(stderr, PROG ": --timeout %lu: %s\n", opt->timeout_s, tern_strerror(err));
         return false;
@@ -208,81 +209,9 @@ static bool setup_config(tern_config *cfg, const client_opts *opt)
     return true;
 }
 
-/* A UDP socket connect()ed to the first address of host:port that takes it. */
-static int open_socket(const char *host, const char *port)
-{
-    struct addrinfo hints, *res, *ai;
-    int fd = -1, rc;
-
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, PROG ": %s port %s: %s\n", host, port, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 && cli_set_nonblock(fd))
-            break;
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0)
-        fprintf(stderr, PROG ": cannot reach %s port %s: %s\n", host, port, strerror(errno));
-    freeaddrinfo(res);
-    return fd;
-}
-
 static const char *unreachable(void)
 {
     return "the server is not answering on that port (ICMP port unreachable)";
-}
-
-/* Send everything tern has for the wire. */
-static void flush(client *cl, uint64_t now)
-{
-    static uint8_t out[CLI_DGRAM_MAX];
-    size_t n;
-
-    while (tern_conn_send(cl->c, now, out, sizeof out, &n) == TERN_OK) {
-        if (send(cl->fd, out, n, 0) < 0) {
-            /* UDP: a datagram that cannot leave now is lost, and tern's
-             * retransmission covers the handshake. A refusal is final. */
-            if (errno == ECONNREFUSED)
-                cl->fatal = unreachable();
-            else if (cl->opt->common.verbose)
-                fprintf(stderr, PROG ": send: %s\n", strerror(errno));
-            continue;
-        }
-        if (n > cl->ds.largest_out)
-            cl->ds.largest_out = n;
-    }
-}
-
-/* Feed every datagram waiting on the socket to tern. */
-static void drain_socket(client *cl, uint64_t now)
-{
-    static uint8_t buf[CLI_DGRAM_MAX];
-
-    for (;;) {
-        ssize_t n = recv(cl->fd, buf, sizeof buf, 0);
-
-        if (n < 0) {
-            if (errno == ECONNREFUSED)
-                cl->fatal = unreachable();
-            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                fprintf(stderr, PROG ": recv: %s\n", strerror(errno));
-            return;
-        }
-        if ((size_t)n > cl->ds.largest_in)
-            cl->ds.largest_in = (size_t)n;
-        /* A fatal error shows in tern_conn_state(); the loop reports it. */
-        cli_via_state(tern_conn_recv(cl->c, now, buf, (size_t)n));
-    }
 }
 
 /* Print every application record received so far. */
@@ -292,13 +221,13 @@ static void print_records(client *cl)
     size_t n;
     tern_err err;
 
-    while ((err = tern_conn_read(cl->c, rec, sizeof rec, &n)) == TERN_OK) {
+    while ((err = tern_assoc_read(cl->a, rec, sizeof rec, &n, 0)) == TERN_OK) {
         fwrite(rec, 1, n, stdout);
         putchar('\n');
         cl->received++;
     }
     fflush(stdout);
-    if (err == TERN_ERR_CLOSED)
+    if (err == TERN_ERR_CLOSED && tern_assoc_end_reason(cl->a) == TERN_END_CLOSED)
         cl->peer_closed = true;
 }
 
@@ -309,7 +238,7 @@ static bool send_line(client *cl, const char *line, size_t len)
 
     if (len > 0 && line[len - 1] == '\r')
         len--;
-    err = tern_conn_write(cl->c, (const uint8_t *)line, len);
+    err = tern_assoc_write(cl->a, (const uint8_t *)line, len, 0);
     if (err == TERN_ERR_AGAIN)
         return false;
     cl->lineno++;
@@ -317,7 +246,7 @@ static bool send_line(client *cl, const char *line, size_t len)
         static char msg[160];
 
         snprintf(msg, sizeof msg, "line %lu is %zu bytes; at most %zu fit in one record here",
-                 cl->lineno, len, tern_conn_max_write(cl->c));
+                 cl->lineno, len, tern_conn_max_write(tern_assoc_conn(cl->a)));
         cl->fatal = msg;
         return true;
     }
@@ -330,6 +259,8 @@ static bool send_line(client *cl, const char *line, size_t len)
 /* Turn the complete lines in the input buffer into records, as far as tern takes them. */
 static void send_lines(client *cl, uint64_t now)
 {
+    tern_endpoint *ep = tern_assoc_endpoint(cl->a);
+
     size_t done = 0;
 
     for (;;) {
@@ -340,8 +271,9 @@ static void send_lines(client *cl, uint64_t now)
             break;
         len = (size_t)(nl - (cl->in + done));
         if (!send_line(cl, cl->in + done, len)) {
-            flush(cl, now);
-            if (!send_line(cl, cl->in + done, len))
+            /* tern's queue is full: let the endpoint move datagrams, once */
+            if (ep == NULL || tern_endpoint_process(ep, now) != TERN_OK ||
+                !send_line(cl, cl->in + done, len))
                 break;
         }
         done += len + 1;
@@ -381,8 +313,8 @@ static void report_failure(const client *cl)
 {
     char why[256];
 
-    cli_describe_failure(cl->c, why, sizeof why);
-    if (!cli_failed_on_certificate(cl->c)) {
+    cli_describe_failure(tern_assoc_conn(cl->a), why, sizeof why);
+    if (!cli_failed_on_certificate(tern_assoc_conn(cl->a))) {
         fprintf(stderr, PROG ": %s failed: %s\n", cl->announced ? "connection" : "handshake",
                 why);
         return;
@@ -406,32 +338,28 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 /* The main loop; returns the exit status. */
 static int run(client *cl, int sigfd)
 {
-    uint64_t start = cli_now();
+    uint64_t start = tern_endpoint_now();
     uint64_t hs_deadline = start + cl->opt->timeout_s * 1000;
     bool closing = false;
 
-    if (tern_conn_start(cl->c, start) != TERN_OK) {
-        report_failure(cl);
-        return 1;
-    }
     for (;;) {
-        uint64_t now = cli_now(), wake;
+        uint64_t now = tern_endpoint_now(), wake;
+        tern_endpoint *ep = tern_assoc_endpoint(cl->a);
         struct pollfd pfd[3];
         nfds_t nfd = 0;
         int timeout, rc;
 
-        if (now >= tern_conn_deadline(cl->c))
-            cli_via_state(tern_conn_tick(cl->c, now));
-        if (!cl->announced && tern_conn_state(cl->c) == TERN_STATE_ESTABLISHED) {
-            cli_print_handshake(cl->c);
+        if (!cl->announced && tern_assoc_state(cl->a) == TERN_STATE_ESTABLISHED) {
+            cli_print_handshake(tern_assoc_conn(cl->a));
             cl->announced = true;
         }
         if (cl->announced && !cl->stdin_done && !closing)
             send_lines(cl, now);
-        flush(cl, now);
         print_records(cl);
 
-        if (tern_conn_state(cl->c) == TERN_STATE_FAILED) {
+        if (tern_assoc_end_reason(cl->a) == TERN_END_UNREACHABLE && cl->fatal == NULL)
+            cl->fatal = unreachable();
+        if (tern_assoc_state(cl->a) == TERN_STATE_FAILED) {
             report_failure(cl);
             return 1;
         }
@@ -439,18 +367,16 @@ static int run(client *cl, int sigfd)
             fprintf(stderr, PROG ": %s%s\n", cl->announced ? "" : "handshake failed: ",
                     cl->fatal);
             if (cl->announced)
-                cli_via_state(tern_conn_close(cl->c));
-            flush(cl, now);
+                cli_via_state(tern_assoc_close(cl->a));
             return 1;
         }
         if (cl->stdin_done && (cl->received >= cl->sent || now >= cl->wait_until))
             closing = true;
-        if (closing || cl->peer_closed || tern_conn_state(cl->c) == TERN_STATE_CLOSED) {
+        if (closing || cl->peer_closed || tern_assoc_state(cl->a) == TERN_STATE_CLOSED) {
             if (cl->peer_closed)
                 fprintf(stderr, PROG ": the server closed the connection\n");
-            /* Our close_notify, also in answer to the server's (RFC 5246 §7.2.1). */
-            cli_via_state(tern_conn_close(cl->c));
-            flush(cl, now);
+            /* Our close_notify (the endpoint already answered the server's). */
+            cli_via_state(tern_assoc_close(cl->a));
             return cl->announced ? 0 : 1;
         }
         if (!cl->announced && now >= hs_deadline) {
@@ -459,14 +385,14 @@ static int run(client *cl, int sigfd)
             return 1;
         }
 
-        wake = tern_conn_deadline(cl->c);
+        wake = tern_endpoint_deadline(ep);
         if (!cl->announced)
             wake = min_u64(wake, hs_deadline);
         if (cl->stdin_done)
             wake = min_u64(wake, cl->wait_until);
         timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0 : (int)min_u64(wake - now, INT_MAX);
 
-        pfd[nfd++] = (struct pollfd){.fd = cl->fd, .events = POLLIN};
+        pfd[nfd++] = (struct pollfd){.fd = tern_endpoint_fd(ep), .events = POLLIN};
         pfd[nfd++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
         /* stdin only once there is room and nothing waits for tern's queue. */
         if (cl->announced && !cl->stdin_eof && cl->inlen < sizeof cl->in &&
@@ -477,11 +403,12 @@ static int run(client *cl, int sigfd)
             fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
             return 1;
         }
+        if (tern_endpoint_process(ep, tern_endpoint_now()) != TERN_OK) {
+            fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
+            return 1;
+        }
         if (rc <= 0)
             continue;
-        now = cli_now();
-        if (pfd[0].revents != 0)
-            drain_socket(cl, now);
         if (pfd[1].revents != 0) {
             if (!cl->announced) {
                 fprintf(stderr, PROG ": interrupted during the handshake\n");
@@ -494,11 +421,24 @@ static int run(client *cl, int sigfd)
     }
 }
 
+static void print_stats(const client *cl)
+{
+    tern_assoc_stats as;
+    cli_dgram_stats ds;
+
+    tern_assoc_get_stats(cl->a, &as);
+    ds.largest_in = as.largest_in;
+    ds.largest_out = as.largest_out;
+    cli_print_stats("", tern_assoc_conn(cl->a), &ds);
+}
+
 int main(int argc, char **argv)
 {
     client_opts opt;
     client cl;
     tern_config *cfg;
+    const char *name = NULL;
+    tern_err err;
     int rc, sigfd;
 
     rc = parse_args(argc, argv, &opt);
@@ -518,39 +458,35 @@ int main(int argc, char **argv)
         tern_config_free(cfg);
         return 2;
     }
-
-    memset(&cl, 0, sizeof cl);
-    cl.opt = &opt;
-    cl.fd = open_socket(opt.host, opt.port);
-    if (cl.fd < 0) {
-        tern_config_free(cfg);
-        return 1;
-    }
-    cl.c = tern_conn_new_client(cfg);
-    tern_config_free(cfg); /* the connection holds its own reference */
-    if (cl.c == NULL) {
-        fprintf(stderr, PROG ": out of memory\n");
-        close(cl.fd);
-        return 1;
-    }
     /* With a pin, the pin is the server's identity: a name is checked only when
      * one is given explicitly. */
     if (opt.servername != NULL || opt.fingerprint == NULL) {
-        const char *name = opt.servername != NULL ? opt.servername : opt.host;
-        tern_err err = tern_conn_set_hostname(cl.c, name);
-
-        if (err != TERN_OK) {
-            fprintf(stderr, PROG ": server name \"%s\": %s\n", name, tern_strerror(err));
-            tern_conn_free(cl.c);
-            close(cl.fd);
+        name = opt.servername != NULL ? opt.servername : opt.host;
+        if (name[0] == '\0' || strlen(name) > 255) {
+            fprintf(stderr, PROG ": server name \"%s\": %s\n", name, tern_strerror(TERN_ERR_ARG));
+            tern_config_free(cfg);
             return 2;
         }
     }
 
+    memset(&cl, 0, sizeof cl);
+    cl.opt = &opt;
+    cl.a = tern_dial(cfg, opt.host, opt.port, name, &err);
+    tern_config_free(cfg); /* the endpoint holds its own reference */
+    if (cl.a == NULL) {
+        if (err == TERN_ERR_ARG)
+            fprintf(stderr, PROG ": %s port %s: no such host or port\n", opt.host, opt.port);
+        else if (err == TERN_ERR_IO)
+            fprintf(stderr, PROG ": cannot reach %s port %s: %s\n", opt.host, opt.port,
+                    strerror(errno));
+        else
+            fprintf(stderr, PROG ": %s port %s: %s\n", opt.host, opt.port, tern_strerror(err));
+        return 1;
+    }
+
     rc = run(&cl, sigfd);
     if (opt.common.stats)
-        cli_print_stats("", cl.c, &cl.ds);
-    tern_conn_free(cl.c);
-    close(cl.fd);
+        print_stats(&cl);
+    tern_assoc_free(cl.a);
     return rc;
 }

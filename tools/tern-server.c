@@ -5,23 +5,23 @@
  *                 [--require-peer] [--mtu N] [--echo] [--cipher NAMES] [--groups LIST]
  *                 [--stats] [--quiet] [--verbose]
  *
- * How it works: one UDP socket for every client. A datagram from an address with
- * no connection goes to the stateless front door, tern_server_hello(): it is
- * dropped, answered with a HelloVerifyRequest (nothing is kept), or, when it is a
- * ClientHello carrying a proven cookie, accepted, and only then a tern_conn is
- * made with tern_conn_accept(). Known addresses are looked up in a small table
- * (MAX_PEERS entries) and their datagrams fed to their tern_conn. The table key is
- * the address as bytes (IPv4 or IPv6 address and port), which is also what the
- * cookie is bound to.
+ * How it works: one tern_endpoint (tern_io.h), so one UDP socket for any number
+ * of clients. The endpoint answers unknown addresses statelessly (a
+ * HelloVerifyRequest, nothing kept), makes a connection only for a ClientHello
+ * with a proven cookie, hands datagrams of known addresses to their association,
+ * runs every retransmission timer, and handles a client that starts over on the
+ * same port (RFC 6347 §4.2.8: the old association is replaced when the new
+ * handshake completes). This program is a poll() loop over the endpoint's fd and
+ * the signal pipe, with the endpoint's deadline as the timeout:
  *
- * A ClientHello of epoch 0 from an address whose connection is established is
- * a client that started over on the same port (RFC 6347 §4.2.8): it goes through
- * the front door too, and a proven cookie replaces the old connection.
+ *   - each completed handshake (tern_endpoint_accept) becomes a peer here and
+ *     prints its "handshake:" line;
+ *   - each peer with news (tern_endpoint_ready) has its records echoed (--echo)
+ *     or printed on stdout, one per line; a peer that closed, failed, went idle
+ *     or was replaced is logged with the reason and removed;
+ *   - handshakes that fail before completing are reported by the endpoint's event
+ *     callback, with the peer's address and the reason.
  *
- * After every event the touched peers are serviced: records are read and echoed
- * (--echo) or printed on stdout, one per line; tern's datagrams are sent; a peer
- * whose connection failed is logged with the reason and removed, as is one that
- * closed. The poll() timeout is the earliest tern_conn_deadline() of all peers.
  * SIGINT or SIGTERM: close_notify to every connected peer, exit 0.
  *
  * With no --cert the server makes a self-signed ECDSA certificate for "localhost"
@@ -42,15 +42,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tern/tern_io.h"
 
 #define PROG "tern-server"
-#define MAX_PEERS 64
 /* An established peer that sends nothing for this long is closed and forgotten. */
 #define IDLE_MS (10u * 60u * 1000u)
-/* The longest poll() sleep: idle peers are looked at this often. */
-#define MAX_SLEEP_MS 60000u
-/* Datagrams read per wake-up before timers get a turn. */
-#define RECV_BATCH 64
+/* The socket's receive buffer: room for many clients' flights at once. */
+#define RCVBUF (4 << 20)
 
 typedef struct server_opts {
     cli_common common;
@@ -58,32 +56,21 @@ typedef struct server_opts {
     bool verify_peer, require_peer, echo, quiet;
 } server_opts;
 
-/* The peer address as bytes: address then port, both in network order. */
-typedef struct peer_key {
-    uint8_t b[18];
-    size_t len;
-} peer_key;
-
+/* A client whose handshake completed: the association and what we print about it. */
 typedef struct peer {
-    bool used;
-    peer_key key;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    tern_assoc *a;
     char name[CLI_ADDR_STRLEN];
-    tern_conn *c;
-    bool announced;
-    uint64_t last_seen;
-    cli_dgram_stats ds;
+    struct peer *prev, *next;
 } peer;
 
 typedef struct server {
     const server_opts *opt;
     tern_config *cfg;
-    int fd;
-    peer peers[MAX_PEERS];
+    tern_endpoint *ep;
+    peer *peers;
 } server;
 
-static uint8_t dgram[CLI_DGRAM_MAX], scratch[CLI_DGRAM_MAX];
+static uint8_t dgram[CLI_DGRAM_MAX];
 
 static void usage(FILE *f)
 {
@@ -103,7 +90,8 @@ static void usage(FILE *f)
             "  --echo              send every record back; otherwise print them on stdout\n"
             "  --cipher NAMES      suites by IANA name, ':' or ',' separated, preferred first\n"
             "  --groups LIST       key exchange groups: X25519, P-256, P-384\n"
-            "  --stats             print each connection's counters when it ends\n"
+            "  --stats             print each connection's counters when it ends, and the\n"
+            "                      endpoint's on exit\n"
             "  --quiet             print errors only\n"
             "  --verbose           print tern's debug log\n"
             "\n"
@@ -206,340 +194,227 @@ static bool setup_config(tern_config *cfg, const server_opts *opt)
     return true;
 }
 
-static int open_socket(const server_opts *opt)
+static tern_endpoint *open_endpoint(server *sv)
 {
-    struct addrinfo hints, *res;
+    const server_opts *opt = sv->opt;
+    tern_endpoint_opts eo;
+    unsigned long port;
+    tern_err err;
     struct sockaddr_storage ss;
-    socklen_t sslen = sizeof ss;
+    socklen_t sslen;
     char name[CLI_ADDR_STRLEN];
-    int fd, rc;
 
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-    rc = getaddrinfo(opt->bind, opt->port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, PROG ": --bind %s: %s\n", opt->bind, gai_strerror(rc));
-        return -1;
+    tern_endpoint_opts_init(&eo);
+    eo.bind = opt->bind;
+    (void)cli_parse_uint(opt->port, 0, 65535, &port); /* checked in parse_args */
+    eo.port = (uint16_t)port;
+    eo.accept = true;
+    eo.idle_ms = IDLE_MS;
+    eo.rcvbuf = RCVBUF;
+    tern_endpoint *ep = tern_endpoint_new(sv->cfg, &eo, &err);
+    if (ep == NULL) {
+        if (err == TERN_ERR_ARG)
+            fprintf(stderr, PROG ": --bind %s: not a numeric IPv4 or IPv6 address\n", opt->bind);
+        else if (err == TERN_ERR_IO)
+            fprintf(stderr, PROG ": cannot listen on %s port %s: %s\n", opt->bind, opt->port,
+                    strerror(errno));
+        else
+            fprintf(stderr, PROG ": cannot listen on %s port %s: %s\n", opt->bind, opt->port,
+                    tern_strerror(err));
+        return NULL;
     }
-    fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || !cli_set_nonblock(fd) ||
-        getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-        fprintf(stderr, PROG ": cannot listen on %s port %s: %s\n", opt->bind, opt->port,
-                strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
+    if (tern_endpoint_local_addr(ep, &ss, &sslen) == TERN_OK) {
+        cli_addr_str((struct sockaddr *)&ss, sslen, name);
+        if (!opt->quiet)
+            fprintf(stderr, "listening on %s\n", name);
     }
-    freeaddrinfo(res);
-    cli_addr_str((struct sockaddr *)&ss, sslen, name);
-    if (!opt->quiet)
-        fprintf(stderr, "listening on %s\n", name);
-    return fd;
+    return ep;
 }
 
-static bool make_key(const struct sockaddr_storage *ss, peer_key *k)
+static void peer_name(const tern_assoc *a, char out[CLI_ADDR_STRLEN])
 {
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+    socklen_t len;
+    const struct sockaddr *sa = tern_assoc_peer(a, &len);
 
-        memcpy(k->b, &s->sin_addr, 4);
-        memcpy(k->b + 4, &s->sin_port, 2);
-        k->len = 6;
-        return true;
-    }
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-
-        memcpy(k->b, &s->sin6_addr, 16);
-        memcpy(k->b + 16, &s->sin6_port, 2);
-        k->len = 18;
-        return true;
-    }
-    return false;
+    cli_addr_str(sa, len, out);
 }
 
-static peer *find_peer(server *sv, const peer_key *k)
+static void print_stats(const char *name, const tern_assoc *a)
 {
-    for (size_t i = 0; i < MAX_PEERS; i++) {
-        peer *p = &sv->peers[i];
+    char prefix[CLI_ADDR_STRLEN + 16];
+    tern_assoc_stats as;
+    cli_dgram_stats ds;
 
-        if (p->used && p->key.len == k->len && memcmp(p->key.b, k->b, k->len) == 0)
-            return p;
-    }
-    return NULL;
+    tern_assoc_get_stats(a, &as);
+    ds.largest_in = as.largest_in;
+    ds.largest_out = as.largest_out;
+    snprintf(prefix, sizeof prefix, "peer %s: ", name);
+    cli_print_stats(prefix, tern_assoc_conn(a), &ds);
 }
 
-static peer *free_slot(server *sv)
-{
-    for (size_t i = 0; i < MAX_PEERS; i++) {
-        if (!sv->peers[i].used)
-            return &sv->peers[i];
-    }
-    return NULL;
-}
-
-static void send_to(server *sv, peer *p, const uint8_t *data, size_t len)
-{
-    /* UDP: a datagram that cannot leave now is lost; tern retransmits handshakes. */
-    if (sendto(sv->fd, data, len, 0, (const struct sockaddr *)&p->addr, p->addrlen) < 0) {
-        if (sv->opt->common.verbose)
-            fprintf(stderr, PROG ": peer %s: send: %s\n", p->name, strerror(errno));
-        return;
-    }
-    if (len > p->ds.largest_out)
-        p->ds.largest_out = len;
-}
-
-static void flush(server *sv, peer *p, uint64_t now)
-{
-    size_t n;
-
-    while (tern_conn_send(p->c, now, scratch, sizeof scratch, &n) == TERN_OK)
-        send_to(sv, p, scratch, n);
-}
-
-static void remove_peer(server *sv, peer *p)
-{
-    if (sv->opt->common.stats) {
-        char prefix[CLI_ADDR_STRLEN + 16];
-
-        snprintf(prefix, sizeof prefix, "peer %s: ", p->name);
-        cli_print_stats(prefix, p->c, &p->ds);
-    }
-    tern_conn_free(p->c);
-    memset(p, 0, sizeof *p);
-}
-
-static void log_failure(server *sv, const peer *p)
+static void log_failure(server *sv, const char *name, const tern_conn *c, bool established)
 {
     char why[256];
     tern_err err = TERN_OK;
     bool checked;
 
-    cli_describe_failure(p->c, why, sizeof why);
-    tern_conn_error(p->c, &err, NULL, NULL);
+    cli_describe_failure(c, why, sizeof why);
+    tern_conn_error(c, &err, NULL, NULL);
     /* Say what a certificate the client did send was checked against. */
-    checked = cli_failed_on_certificate(p->c) && err != TERN_ERR_CERT_REQUIRED &&
+    checked = cli_failed_on_certificate(c) && err != TERN_ERR_CERT_REQUIRED &&
               sv->opt->common.ca != NULL;
-    fprintf(stderr, PROG ": peer %s: %s failed: %s%s%s\n", p->name,
-            p->announced ? "connection" : "handshake", why,
+    fprintf(stderr, PROG ": peer %s: %s failed: %s%s%s\n", name,
+            established ? "connection" : "handshake", why,
             checked ? "; the client's certificate was checked against --ca " : "",
             checked ? sv->opt->common.ca : "");
 }
 
+/* What the endpoint does on its own: handshakes that fail, restarts, limits. */
+static void on_event(void *ctx, tern_endpoint_event ev, const tern_assoc *a,
+                     const struct sockaddr *sa, socklen_t salen)
+{
+    server *sv = ctx;
+    char name[CLI_ADDR_STRLEN];
+
+    cli_addr_str(sa, salen, name);
+    switch (ev) {
+    case TERN_EVENT_HANDSHAKE_FAILED:
+        log_failure(sv, name, tern_assoc_conn(a), false);
+        if (sv->opt->common.stats)
+            print_stats(name, a);
+        break;
+    case TERN_EVENT_RESTART:
+        if (!sv->opt->quiet)
+            fprintf(stderr, PROG ": peer %s: new handshake from a connected address; the old "
+                    "connection is replaced once it completes\n", name);
+        break;
+    case TERN_EVENT_LIMIT:
+        fprintf(stderr, PROG ": peer %s: turned away, too many peers or handshakes\n", name);
+        break;
+    case TERN_EVENT_EXPIRED:
+        if (sv->opt->common.verbose)
+            fprintf(stderr, PROG ": peer %s: never accepted, closed\n", name);
+        break;
+    }
+}
+
+static void remove_peer(server *sv, peer *p)
+{
+    if (sv->opt->common.stats)
+        print_stats(p->name, p->a);
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        sv->peers = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    tern_assoc_free(p->a); /* close_notify, when it is still open */
+    free(p);
+}
+
+static void accept_peer(server *sv, tern_assoc *a)
+{
+    peer *p = calloc(1, sizeof *p);
+
+    if (p == NULL) {
+        fprintf(stderr, PROG ": out of memory: a peer is dropped\n");
+        tern_assoc_free(a);
+        return;
+    }
+    p->a = a;
+    peer_name(a, p->name);
+    tern_assoc_set_user(a, p);
+    p->next = sv->peers;
+    if (sv->peers != NULL)
+        sv->peers->prev = p;
+    sv->peers = p;
+    if (!sv->opt->quiet && tern_assoc_end_reason(a) != TERN_END_FAILED)
+        cli_print_handshake(tern_assoc_conn(a));
+}
+
 /* Echo or print what arrived; false when the peer sent close_notify. */
-static bool take_records(server *sv, peer *p, uint64_t now)
+static bool take_records(server *sv, peer *p)
 {
     size_t n;
     tern_err err;
 
-    while ((err = tern_conn_read(p->c, dgram, sizeof dgram, &n)) == TERN_OK) {
+    while ((err = tern_assoc_read(p->a, dgram, sizeof dgram, &n, 0)) == TERN_OK) {
         if (!sv->opt->echo) {
             fwrite(dgram, 1, n, stdout);
             putchar('\n');
             continue;
         }
-        err = tern_conn_write(p->c, dgram, n);
-        if (err == TERN_ERR_AGAIN) {
-            flush(sv, p, now);
-            err = tern_conn_write(p->c, dgram, n);
-        }
+        err = tern_assoc_write(p->a, dgram, n, 0);
         if (err != TERN_OK && sv->opt->common.verbose)
             fprintf(stderr, PROG ": peer %s: echo of %zu bytes lost: %s\n", p->name, n,
                     tern_strerror(err));
     }
     if (!sv->opt->echo)
         fflush(stdout);
-    return err != TERN_ERR_CLOSED;
+    return err != TERN_ERR_CLOSED || tern_assoc_end_reason(p->a) != TERN_END_CLOSED;
 }
 
-/* After anything happened to |p|: announce, take records, send, and retire it
- * when it failed or closed. */
-static void service(server *sv, peer *p, uint64_t now)
+/* After news from |p|: take its records, and retire it when it has ended. */
+static void service(server *sv, peer *p)
 {
-    tern_state st;
+    tern_assoc_end why;
 
-    if (!p->announced && tern_conn_state(p->c) == TERN_STATE_ESTABLISHED) {
-        p->announced = true;
-        if (!sv->opt->quiet)
-            cli_print_handshake(p->c);
-    }
-    if (!take_records(sv, p, now)) {
+    if (!take_records(sv, p)) {
         if (!sv->opt->quiet)
             fprintf(stderr, PROG ": peer %s: closed by the peer\n", p->name);
-        /* Answer close_notify with ours (RFC 5246 §7.2.1). */
-        cli_via_state(tern_conn_close(p->c));
-        flush(sv, p, now);
         remove_peer(sv, p);
         return;
     }
-    flush(sv, p, now);
-    st = tern_conn_state(p->c);
-    if (st == TERN_STATE_FAILED) {
-        log_failure(sv, p);
-        remove_peer(sv, p);
-    } else if (st == TERN_STATE_CLOSED) {
-        remove_peer(sv, p);
-    }
-}
-
-/* A ClientHello starting a new connection: handshake record, epoch 0, message type 1. */
-static bool is_initial_client_hello(const uint8_t *d, size_t len)
-{
-    return len >= 13 + 12 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
-}
-
-/* A datagram from an address without a connection (or starting over): the front door. */
-static void front_door(server *sv, uint64_t now, const struct sockaddr_storage *from,
-                       socklen_t fromlen, const peer_key *k, size_t len, peer *known)
-{
-    size_t rlen = 0;
-    tern_err err = TERN_OK;
-    char name[CLI_ADDR_STRLEN];
-    peer *p;
-    tern_conn *c;
-
-    cli_addr_str((const struct sockaddr *)from, fromlen, name);
-    switch (tern_server_hello(sv->cfg, now, k->b, k->len, dgram, len, scratch, sizeof scratch,
-                              &rlen, &err)) {
-    case TERN_HELLO_REPLY:
-        if (sendto(sv->fd, scratch, rlen, 0, (const struct sockaddr *)from, fromlen) < 0 &&
-            sv->opt->common.verbose)
-            fprintf(stderr, PROG ": peer %s: send: %s\n", name, strerror(errno));
+    why = tern_assoc_end_reason(p->a);
+    switch (why) {
+    case TERN_END_NONE:
         return;
-    case TERN_HELLO_DROP:
-        if (sv->opt->common.verbose)
-            fprintf(stderr, PROG ": peer %s: datagram dropped: %s\n", name,
-                    tern_strerror(err));
-        return;
-    case TERN_HELLO_ACCEPT:
+    case TERN_END_FAILED:
+        log_failure(sv, p->name, tern_assoc_conn(p->a), true);
+        break;
+    case TERN_END_IDLE:
+        if (!sv->opt->quiet)
+            fprintf(stderr, PROG ": peer %s: idle for %u s, closing\n", p->name, IDLE_MS / 1000);
+        break;
+    default:
+        if (!sv->opt->quiet)
+            fprintf(stderr, PROG ": peer %s: %s\n", p->name, tern_assoc_end_name(why));
         break;
     }
-    p = known != NULL ? known : free_slot(sv);
-    if (p == NULL) {
-        fprintf(stderr, PROG ": peer %s: turned away, %d peers already\n", name, MAX_PEERS);
-        return;
-    }
-    c = tern_conn_accept(sv->cfg, now, k->b, k->len, dgram, len, &err);
-    if (c == NULL) {
-        fprintf(stderr, PROG ": peer %s: ClientHello refused: %s\n", name, tern_strerror(err));
-        return;
-    }
-    if (known != NULL) {
-        if (!sv->opt->quiet)
-            fprintf(stderr, PROG ": peer %s: new handshake from a connected address; the old "
-                    "connection is dropped\n", name);
-        tern_conn_free(known->c);
-    }
-    memset(p, 0, sizeof *p);
-    p->used = true;
-    p->key = *k;
-    memcpy(&p->addr, from, fromlen);
-    p->addrlen = fromlen;
-    memcpy(p->name, name, sizeof name);
-    p->c = c;
-    p->last_seen = now;
-    p->ds.largest_in = len;
-    service(sv, p, now);
+    remove_peer(sv, p);
 }
 
-static void on_datagram(server *sv, uint64_t now, const struct sockaddr_storage *from,
-                        socklen_t fromlen, size_t len)
-{
-    peer_key k;
-    peer *p;
-
-    if (!make_key(from, &k))
-        return;
-    p = find_peer(sv, &k);
-    if (p == NULL || (tern_conn_state(p->c) == TERN_STATE_ESTABLISHED &&
-                      is_initial_client_hello(dgram, len))) {
-        front_door(sv, now, from, fromlen, &k, len, p);
-        return;
-    }
-    p->last_seen = now;
-    if (len > p->ds.largest_in)
-        p->ds.largest_in = len;
-    cli_via_state(tern_conn_recv(p->c, now, dgram, len)); /* failures show in the state */
-    service(sv, p, now);
-}
-
-static void drain_socket(server *sv, uint64_t now)
-{
-    for (int i = 0; i < RECV_BATCH; i++) {
-        struct sockaddr_storage from;
-        socklen_t fromlen = sizeof from;
-        ssize_t n = recvfrom(sv->fd, dgram, sizeof dgram, 0, (struct sockaddr *)&from, &fromlen);
-
-        if (n < 0) {
-            /* ECONNREFUSED and the like: an ICMP error for some earlier datagram.
-             * The peer it concerns times out by itself. */
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                sv->opt->common.verbose)
-                fprintf(stderr, PROG ": recv: %s\n", strerror(errno));
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            continue;
-        }
-        on_datagram(sv, now, &from, fromlen, (size_t)n);
-    }
-}
-
-/* Run timers and retire idle peers; returns the earliest time anything is due. */
-static uint64_t run_timers(server *sv, uint64_t now)
-{
-    uint64_t wake = now + MAX_SLEEP_MS;
-
-    for (size_t i = 0; i < MAX_PEERS; i++) {
-        peer *p = &sv->peers[i];
-        uint64_t d;
-
-        if (!p->used)
-            continue;
-        if (now - p->last_seen >= IDLE_MS && tern_conn_state(p->c) == TERN_STATE_ESTABLISHED) {
-            if (!sv->opt->quiet)
-                fprintf(stderr, PROG ": peer %s: idle for %u s, closing\n", p->name,
-                        IDLE_MS / 1000);
-            cli_via_state(tern_conn_close(p->c));
-            flush(sv, p, now);
-            remove_peer(sv, p);
-            continue;
-        }
-        if (now >= tern_conn_deadline(p->c)) {
-            cli_via_state(tern_conn_tick(p->c, now));
-            service(sv, p, now);
-            if (!p->used)
-                continue;
-        }
-        d = tern_conn_deadline(p->c);
-        if (d < wake)
-            wake = d;
-    }
-    return wake;
-}
-
-static void shut_down(server *sv, uint64_t now)
+static void shut_down(server *sv)
 {
     int closed = 0;
 
-    for (size_t i = 0; i < MAX_PEERS; i++) {
-        peer *p = &sv->peers[i];
-
-        if (!p->used)
-            continue;
-        if (tern_conn_state(p->c) == TERN_STATE_ESTABLISHED) {
-            cli_via_state(tern_conn_close(p->c));
-            flush(sv, p, now);
+    while (sv->peers != NULL) {
+        if (tern_assoc_state(sv->peers->a) == TERN_STATE_ESTABLISHED)
             closed++;
-        }
-        remove_peer(sv, p);
+        remove_peer(sv, sv->peers);
     }
     if (!sv->opt->quiet)
         fprintf(stderr, PROG ": shutting down, close_notify sent to %d peer%s\n", closed,
                 closed == 1 ? "" : "s");
+    if (sv->opt->common.stats) {
+        tern_endpoint_stats st;
+
+        tern_endpoint_get_stats(sv->ep, &st);
+        fprintf(stderr,
+                "endpoint: datagrams in %llu out %llu, recv calls %llu, send calls %llu, "
+                "hello replies %llu, hello dropped %llu, associations %llu (peak %zu), "
+                "handshakes done %llu failed %llu, restarts %llu, replaced %llu, "
+                "idle closed %llu, turned away %llu, send dropped %llu\n",
+                (unsigned long long)st.datagrams_in, (unsigned long long)st.datagrams_out,
+                (unsigned long long)st.recv_calls, (unsigned long long)st.send_calls,
+                (unsigned long long)st.hello_replies, (unsigned long long)st.hello_dropped,
+                (unsigned long long)st.assocs_created, st.assocs_peak,
+                (unsigned long long)st.handshakes_done, (unsigned long long)st.handshakes_failed,
+                (unsigned long long)st.restarts, (unsigned long long)st.replaced,
+                (unsigned long long)st.idle_closed,
+                (unsigned long long)(st.limit_assocs + st.limit_handshakes),
+                (unsigned long long)st.send_dropped);
+    }
 }
 
 int main(int argc, char **argv)
@@ -566,30 +441,39 @@ int main(int argc, char **argv)
         tern_config_free(sv.cfg);
         return 2;
     }
-    sv.fd = open_socket(&opt);
-    if (sv.fd < 0) {
+    sv.ep = open_endpoint(&sv);
+    if (sv.ep == NULL) {
         tern_config_free(sv.cfg);
         return 1;
     }
+    tern_endpoint_set_event_cb(sv.ep, on_event, &sv);
 
     rc = 0;
     for (;;) {
-        uint64_t now = cli_now(), wake = run_timers(&sv, now);
-        struct pollfd pfd[2] = {{.fd = sv.fd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-        int timeout = wake <= now ? 0 : (int)(wake - now);
+        uint64_t now = tern_endpoint_now();
+        struct pollfd pfd[2] = {{.fd = tern_endpoint_fd(sv.ep), .events = POLLIN},
+                                {.fd = sigfd, .events = POLLIN}};
+        tern_assoc *a;
 
-        if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+        if (poll(pfd, 2, tern_endpoint_timeout(sv.ep, now)) < 0 && errno != EINTR) {
             fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
             rc = 1;
             break;
         }
         if (pfd[1].revents != 0)
             break;
-        if (pfd[0].revents != 0)
-            drain_socket(&sv, cli_now());
+        if (tern_endpoint_process(sv.ep, tern_endpoint_now()) != TERN_OK) {
+            fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
+            rc = 1;
+            break;
+        }
+        while ((a = tern_endpoint_accept(sv.ep)) != NULL)
+            accept_peer(&sv, a);
+        while ((a = tern_endpoint_ready(sv.ep)) != NULL)
+            service(&sv, tern_assoc_user(a));
     }
-    shut_down(&sv, cli_now());
+    shut_down(&sv);
+    tern_endpoint_free(sv.ep);
     tern_config_free(sv.cfg);
-    close(sv.fd);
     return rc;
 }

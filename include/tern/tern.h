@@ -203,8 +203,9 @@ TERN_API TERN_MUST_USE tern_err tern_config_set_mtu(tern_config *cfg, size_t mtu
  * (default 60000); the handshake fails with TERN_ERR_TIMEOUT after |handshake_ms|
  * in total (default 60000). A timeout doubled by a lossy flight is kept for the
  * next flight until one goes through without loss (RFC 6347 §4.2.4.1). Why these
- * values, measured: docs/ROBUSTNESS.md. Errors: TERN_ERR_ARG (zero, or initial
- * over max). */
+ * values, measured: docs/ROBUSTNESS.md. A 0 keeps that value as it is, so a
+ * program can set only the handshake timeout. Errors: TERN_ERR_ARG (initial over
+ * max). */
 TERN_API TERN_MUST_USE tern_err tern_config_set_timers(tern_config *cfg, uint32_t initial_ms,
                                                        uint32_t max_ms, uint32_t handshake_ms);
 

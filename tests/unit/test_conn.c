@@ -367,3 +367,46 @@ TEST(server_keeps_last_flight_for_a_bounded_time)
     CHECK(!client_retransmits(&q));
     pair_free(&q);
 }
+
+TEST(cancel_during_handshake_ends_both_sides)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    CHECK(p.scfg && p.ccfg);
+    p.client = tern_conn_new_client(p.ccfg);
+    CHECK_OK(tern_conn_start(p.client, 0));
+    /* ClientHello, HelloVerifyRequest, ClientHello with cookie: the server exists */
+    uint8_t buf[2048], reply[1500];
+    size_t n, rn;
+    tern_err err;
+    CHECK_OK(tern_conn_send(p.client, 0, buf, sizeof buf, &n));
+    CHECK_EQ(tern_server_hello(p.scfg, 0, client_addr, sizeof client_addr, buf, n, reply,
+                               sizeof reply, &rn, &err), TERN_HELLO_REPLY);
+    CHECK_OK(tern_conn_recv(p.client, 0, reply, rn));
+    CHECK_OK(tern_conn_send(p.client, 0, buf, sizeof buf, &n));
+    p.server = tern_conn_accept(p.scfg, 0, client_addr, sizeof client_addr, buf, n, &err);
+    CHECK(p.server != NULL && tern_conn_state(p.server) == TERN_STATE_HANDSHAKE);
+    CHECK_OK(tern_conn_close(p.client));
+    CHECK_EQ(tern_conn_state(p.client), TERN_STATE_CLOSED);
+    while (tern_conn_send(p.client, 0, buf, sizeof buf, &n) == TERN_OK)
+        CHECK_OK(tern_conn_recv(p.server, 0, buf, n));
+    tern_alert a;
+    bool from_peer;
+    tern_conn_error(p.server, &err, &a, &from_peer);
+    CHECK_EQ(tern_conn_state(p.server), TERN_STATE_CLOSED);
+    CHECK(err == TERN_ERR_CLOSED && a == TERN_ALERT_USER_CANCELED && from_peer);
+    CHECK_EQ(tern_conn_deadline(p.server), UINT64_MAX); /* nothing left to wait for */
+    pair_free(&p);
+}
+
+TEST(timers_zero_keeps_value)
+{
+    tern_config *cfg = tern_config_new();
+    CHECK_OK(tern_config_set_timers(cfg, 0, 0, 5000));
+    CHECK_EQ(cfg->handshake_timeout_ms, 5000);
+    CHECK(cfg->rtx_initial_ms > 0 && cfg->rtx_max_ms >= cfg->rtx_initial_ms);
+    CHECK_ERR(tern_config_set_timers(cfg, 2000, 1000, 0), TERN_ERR_ARG);
+    CHECK_EQ(cfg->handshake_timeout_ms, 5000);
+    tern_config_free(cfg);
+}
