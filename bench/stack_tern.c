@@ -334,8 +334,8 @@ bool tb_raw_aead(bench_aead a, int n, bool rec12)
         memcpy(aad, &i, sizeof i);
         if (!rec12) {
             ok = tern_aead_seal(seal, nonce, aad, sizeof aad, buf, BENCH_RECORD, buf) == TERN_OK &&
-                 tern_aead_open(open, nonce, aad, sizeof aad, buf, BENCH_RECORD + 16, buf,
-                                &len) == TERN_OK;
+                 tern_aead_open(open, nonce, aad, sizeof aad, buf, BENCH_RECORD + 16, buf, &len) ==
+                     TERN_OK;
             continue;
         }
         aad[11] = BENCH_RECORD >> 8, aad[12] = BENCH_RECORD & 0xff;

@@ -44,8 +44,8 @@ static void rq_init(tern_rq *q, size_t cap)
  * by every connection the thread serves (so an idle connection holds none), and
  * is freed when the thread exits. A node is wiped before it is cached. Under
  * AddressSanitizer every node is malloc'd, so use-after-free is still caught. */
-#define RQ_SMALL 960          /* up to here malloc is fast (glibc tcache: 1032) */
-#define RQ_CLASS_BYTES 2048   /* a cached node's allocation, header included */
+#define RQ_SMALL 960        /* up to here malloc is fast (glibc tcache: 1032) */
+#define RQ_CLASS_BYTES 2048 /* a cached node's allocation, header included */
 #define RQ_CLASS_DATA (RQ_CLASS_BYTES - sizeof(tern_rq_node))
 #define RQ_CACHE_MAX 4
 
@@ -387,8 +387,8 @@ void tern_conn_established(tern_conn *c, uint64_t now)
  * (RFC 6347 §4.2.4), so send our last flight again, once per burst. */
 static void peer_retransmitted(tern_conn *c, uint64_t now)
 {
-    if (c->flight == NULL || tern_flight_count(c->flight) == 0 ||
-        tern_flight_pending(c->flight) || c->answered_this_dgram)
+    if (c->flight == NULL || tern_flight_count(c->flight) == 0 || tern_flight_pending(c->flight) ||
+        c->answered_this_dgram)
         return;
     uint64_t gap = c->cfg->rtx_initial_ms / PEER_RTX_GAP_DIV;
     if (c->last_rtx_answer != 0 && now - c->last_rtx_answer < gap)
@@ -438,8 +438,8 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
         }
         /* After the handshake only old messages get this far: the peer resending
          * its last flight. */
-        tern_reasm_result res = c->reasm != NULL ? tern_reasm_push(c->reasm, in->epoch, &h, frag)
-                                                 : TERN_REASM_OLD;
+        tern_reasm_result res =
+            c->reasm != NULL ? tern_reasm_push(c->reasm, in->epoch, &h, frag) : TERN_REASM_OLD;
         if (res == TERN_REASM_OLD && fresh)
             peer_retransmitted(c, now);
         else if (res == TERN_REASM_OLD)

@@ -59,8 +59,8 @@ struct tern_conn {
      * retransmissions (RFC 6347 §4.2.4) until the peer shows it has it (its
      * application data arrives) or FINAL_FLIGHT_KEEP_MS have passed (conn.c). */
     tern_flight *flight;
-    tern_reasm *reasm;       /* the peer's messages: NULL once the handshake is over */
-    uint32_t peer_next_seq;  /* then: message_seq after the peer's last message */
+    tern_reasm *reasm;      /* the peer's messages: NULL once the handshake is over */
+    uint32_t peer_next_seq; /* then: message_seq after the peer's last message */
     tern_rtx rtx;
     uint64_t write_epoch;    /* epoch for alerts and application data */
     uint64_t last_rtx_answer; /* when we last resent because the peer resent */

@@ -299,7 +299,8 @@ TERN_API uint64_t tern_conn_deadline(const tern_conn *c);
 
 /* Let timers run at time |now|: retransmissions are queued for tern_conn_send(),
  * a handshake past its total timeout fails with TERN_ERR_TIMEOUT, and a kept last
- * flight past its time is released. Calling it early does nothing. Returns TERN_OK or the connection's fatal error. */
+ * flight past its time is released. Calling it early does nothing. Returns TERN_OK or the
+ * connection's fatal error. */
 TERN_API TERN_MUST_USE tern_err tern_conn_tick(tern_conn *c, uint64_t now);
 
 /* Queue |len| bytes of application data as one record (sent by tern_conn_send()).

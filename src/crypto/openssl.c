@@ -405,9 +405,9 @@ struct tern_aead {
     uint8_t taglen;
     bool ccm;
     /* Record mode (tern_aead_seal12/open12), on |seal| (never CCM): */
-    int8_t dir;           /* the direction |seal| was last set up for: 1, 0, or -1 */
-    bool rec_iv;          /* the record IV is loaded for |dir| */
-    bool rec_next_ok;     /* GCM sealing: |rec_next| is what the provider sends next */
+    int8_t dir;       /* the direction |seal| was last set up for: 1, 0, or -1 */
+    bool rec_iv;      /* the record IV is loaded for |dir| */
+    bool rec_next_ok; /* GCM sealing: |rec_next| is what the provider sends next */
     uint64_t rec_next;
 };
 

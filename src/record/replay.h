@@ -38,15 +38,15 @@ typedef struct tern_replay {
     uint64_t top;   /* highest sequence number accepted (0 before any) */
     uint16_t size;  /* window width in sequence numbers */
     uint16_t nbits; /* ring length: |size| rounded up to a whole word */
-    uint64_t ring[];  /* nbits / 64 words; bit (seq % nbits) set: seq accepted */
+    uint64_t ring[]; /* nbits / 64 words; bit (seq % nbits) set: seq accepted */
 } tern_replay;
 
 /* Storage for a window of any size, where the caller does not allocate (tests):
  * TERN_REPLAY_STORAGE(ws); then &ws.w is a tern_replay of up to TERN_REPLAY_MAX. */
-#define TERN_REPLAY_STORAGE(name)                                                          \
-    union {                                                                                \
-        tern_replay w;                                                                     \
-        uint64_t raw[(sizeof(tern_replay) + 7) / 8 + TERN_REPLAY_WORDS];                   \
+#define TERN_REPLAY_STORAGE(name)                                                                  \
+    union {                                                                                        \
+        tern_replay w;                                                                             \
+        uint64_t raw[(sizeof(tern_replay) + 7) / 8 + TERN_REPLAY_WORDS];                           \
     } name
 
 /* Bytes a window of |size| sequence numbers takes (0 means TERN_REPLAY_DEFAULT), or
