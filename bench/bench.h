@@ -117,8 +117,10 @@ void tb_bulk_stop(tern_side *t);
 bool tb_heap(tern_side *t, int n, heap_figures *out);
 void tb_free(tern_side *t);
 
-/* Seal and open |n| records of BENCH_RECORD bytes through tern's crypto provider. */
-bool tb_raw_aead(bench_aead a, int n);
+/* Seal and open |n| records of BENCH_RECORD bytes through tern's crypto provider:
+ * with the general AEAD calls (tern_aead_seal/open), or, |rec12|, with the DTLS 1.2
+ * record entry points the record layer uses (tern_aead_seal12/open12). */
+bool tb_raw_aead(bench_aead a, int n, bool rec12);
 
 typedef struct ossl_side ossl_side;
 const char *ob_version(void);

@@ -313,11 +313,12 @@ bool tb_heap(tern_side *t, int n, heap_figures *out)
 
 /* ------------------------------------------------------------------ raw AEAD */
 
-bool tb_raw_aead(bench_aead a, int n)
+bool tb_raw_aead(bench_aead a, int n, bool rec12)
 {
-    static const uint8_t key[32] = {1, 2, 3};
-    static uint8_t buf[BENCH_RECORD + 16];
+    static const uint8_t key[32] = {1, 2, 3}, iv[12] = {4, 5, 6};
+    static uint8_t buf[8 + BENCH_RECORD + 16];
     tern_aead_alg alg = a == AEAD_AES128GCM ? TERN_AEAD_AES_128_GCM : TERN_AEAD_CHACHA20_POLY1305;
+    size_t prefix = alg == TERN_AEAD_AES_128_GCM ? 8 : 0; /* GCM's nonce_explicit */
     tern_aead *seal, *open;
     if (tern_aead_new(alg, key, &seal) != TERN_OK)
         return false;
@@ -331,9 +332,16 @@ bool tb_raw_aead(bench_aead a, int n)
         size_t len;
         memcpy(nonce + 4, &i, sizeof i);
         memcpy(aad, &i, sizeof i);
-        ok = tern_aead_seal(seal, nonce, aad, sizeof aad, buf, BENCH_RECORD, buf) == TERN_OK &&
-             tern_aead_open(open, nonce, aad, sizeof aad, buf, BENCH_RECORD + 16, buf, &len) ==
-                 TERN_OK;
+        if (!rec12) {
+            ok = tern_aead_seal(seal, nonce, aad, sizeof aad, buf, BENCH_RECORD, buf) == TERN_OK &&
+                 tern_aead_open(open, nonce, aad, sizeof aad, buf, BENCH_RECORD + 16, buf, &len) ==
+                     TERN_OK;
+            continue;
+        }
+        aad[11] = BENCH_RECORD >> 8, aad[12] = BENCH_RECORD & 0xff;
+        memcpy(buf, nonce + 4, 8);
+        ok = tern_aead_seal12(seal, iv, aad, buf, BENCH_RECORD) == TERN_OK &&
+             tern_aead_open12(open, iv, aad, buf, prefix + BENCH_RECORD + 16, &len) == TERN_OK;
     }
     tern_aead_free(seal);
     tern_aead_free(open);

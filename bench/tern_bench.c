@@ -144,36 +144,41 @@ static void bench_handshakes(const opts *op, bench_group g)
 static void bench_bulk(const opts *op, bench_aead a)
 {
     char name[64];
-    double trate[16], orate[16], rrate[16];
+    double trate[16], orate[16], rrate[16], r12rate[16];
     tern_side *t = tb_new(GROUP_X25519, a, BENCH_BULK_MTU);
     ossl_side *o = ob_new(GROUP_X25519, a, BENCH_BULK_MTU);
     bool tok = t != NULL && tb_bulk_start(t) && tb_bulk_run(t, 10);
     bool ook = o != NULL && ob_bulk_start(o) && ob_bulk_run(o, 10);
-    bool rok = tb_raw_aead(a, 10);
+    bool rok = tb_raw_aead(a, 10, false), r12ok = tb_raw_aead(a, 10, true);
     for (int r = 0; r < op->rounds; r++) {
-        for (int k = 0; k < 3; k++) {
-            int which = (k + r) % 3; /* rotate the order */
+        for (int k = 0; k < 4; k++) {
+            int which = (k + r) % 4; /* rotate the order */
             double t0 = bench_cpu_seconds();
             bool ok = which == 0   ? tok && tb_bulk_run(t, op->bulk_n)
                       : which == 1 ? ook && ob_bulk_run(o, op->bulk_n)
-                                   : rok && tb_raw_aead(a, op->raw_n);
+                      : which == 2 ? rok && tb_raw_aead(a, op->raw_n, false)
+                                   : r12ok && tb_raw_aead(a, op->raw_n, true);
             double dt = bench_cpu_seconds() - t0;
-            int n = which == 2 ? op->raw_n : op->bulk_n;
+            int n = which >= 2 ? op->raw_n : op->bulk_n;
             double rate = ok && dt > 0 ? n / dt : -1;
             if (which == 0)
                 trate[r] = rate, tok = ok;
             else if (which == 1)
                 orate[r] = rate, ook = ok;
-            else
+            else if (which == 2)
                 rrate[r] = rate, rok = ok;
+            else
+                r12rate[r] = rate, r12ok = ok;
         }
     }
-    double lo, hi, rl, rh;
+    double lo, hi, rl, rh, r12l, r12h;
     snprintf(name, sizeof name, "bulk_rec_per_s_%s", aead_names[a]);
     spread(name, trate, orate, op->rounds);
     double tm = median(trate, op->rounds, &lo, &hi), om = median(orate, op->rounds, &lo, &hi);
     double rm = median(rrate, op->rounds, &rl, &rh);
+    double r12m = median(r12rate, op->rounds, &r12l, &r12h);
     printf("# raw_aead_%s: %d rounds, %.0f..%.0f\n", aead_names[a], op->rounds, rl, rh);
+    printf("# raw_rec12_%s: %d rounds, %.0f..%.0f\n", aead_names[a], op->rounds, r12l, r12h);
     line(name, tm, om, 0);
     snprintf(name, sizeof name, "bulk_mb_per_s_%s", aead_names[a]);
     line(name, tm < 0 ? -1 : tm * BENCH_RECORD / 1e6, om < 0 ? -1 : om * BENCH_RECORD / 1e6, 1);
@@ -181,6 +186,11 @@ static void bench_bulk(const opts *op, bench_aead a)
     line(name, rm, -2, 0);
     snprintf(name, sizeof name, "bulk_pct_of_raw_%s", aead_names[a]);
     line(name, tm < 0 || rm <= 0 ? -1 : 100 * tm / rm, om < 0 || rm <= 0 ? -1 : 100 * om / rm, 1);
+    snprintf(name, sizeof name, "raw_rec12_rec_per_s_%s", aead_names[a]);
+    line(name, r12m, -2, 0);
+    snprintf(name, sizeof name, "bulk_pct_of_raw12_%s", aead_names[a]);
+    line(name, tm < 0 || r12m <= 0 ? -1 : 100 * tm / r12m,
+         om < 0 || r12m <= 0 ? -1 : 100 * om / r12m, 1);
     tb_free(t);
     ob_free(o);
 }

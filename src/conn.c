@@ -19,6 +19,7 @@
  */
 #include "conn.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,86 +31,190 @@
 
 /* ------------------------------------------------------------------ record queues */
 
-#define RQ_FIRST_ALLOC 4 /* entries of a queue's first ring */
-
-static tern_err rq_init(tern_rq *q, size_t cap)
+static void rq_init(tern_rq *q, size_t cap)
 {
     memset(q, 0, sizeof *q);
     q->cap = cap;
-    return TERN_OK;
 }
 
-/* Make room for one more entry: a ring twice as large (at most |cap|), the entries
- * moved to its start in order. Errors: TERN_ERR_AGAIN (full), TERN_ERR_NOMEM. */
-static tern_err rq_grow(tern_rq *q)
+/* Nodes of a full-size record (a datagram's worth: more than glibc serves from its
+ * per-thread cache, so malloc and free cost about 500 instructions a pair) come
+ * from a small cache of fixed-size nodes per thread; smaller ones and larger ones
+ * are plain malloc. The cache never holds more than RQ_CACHE_MAX nodes, is shared
+ * by every connection the thread serves (so an idle connection holds none), and
+ * is freed when the thread exits. A node is wiped before it is cached. Under
+ * AddressSanitizer every node is malloc'd, so use-after-free is still caught. */
+#define RQ_SMALL 960        /* up to here malloc is fast (glibc tcache: 1032) */
+#define RQ_CLASS_BYTES 2048 /* a cached node's allocation, header included */
+#define RQ_CLASS_DATA (RQ_CLASS_BYTES - sizeof(tern_rq_node))
+#define RQ_CACHE_MAX 4
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RQ_NO_CACHE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RQ_NO_CACHE 1
+#endif
+#endif
+
+#ifndef RQ_NO_CACHE
+typedef struct rq_cache {
+    tern_rq_node *head;
+    unsigned count;
+    bool registered; /* with cache_key, so the thread's exit frees it */
+} rq_cache;
+
+static _Thread_local rq_cache cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_key_ok;
+
+static void cache_drain(void *arg)
 {
-    if (q->count == q->cap)
-        return TERN_ERR_AGAIN;
-    size_t n = q->alloc ? 2 * q->alloc : RQ_FIRST_ALLOC;
-    if (n > q->cap)
-        n = q->cap;
-    tern_rq_item *items = calloc(n, sizeof *items);
-    if (items == NULL)
-        return TERN_ERR_NOMEM;
-    for (size_t i = 0; i < q->count; i++)
-        items[i] = q->items[(q->head + i) % q->alloc];
-    free(q->items);
-    q->items = items;
-    q->alloc = n;
-    q->head = 0;
-    return TERN_OK;
+    rq_cache *c = arg;
+    while (c->head != NULL) {
+        tern_rq_node *n = c->head;
+        c->head = n->next;
+        free(n);
+    }
+    c->count = 0;
+    c->registered = false;
 }
 
-static void rq_free_item(tern_rq_item *it)
+static void cache_key_make(void)
 {
-    if (it->data != NULL)
-        tern_wipe(it->data, it->len);
-    free(it->data);
-    it->data = NULL;
+    cache_key_ok = pthread_key_create(&cache_key, cache_drain) == 0;
+}
+#endif
+
+static bool rq_node_cached_class(size_t len)
+{
+    return len > RQ_SMALL && len <= RQ_CLASS_DATA;
+}
+
+static tern_rq_node *rq_node_new(size_t len)
+{
+    if (!rq_node_cached_class(len))
+        return malloc(sizeof(tern_rq_node) + len);
+#ifndef RQ_NO_CACHE
+    tern_rq_node *n = cache.head;
+    if (n != NULL) {
+        cache.head = n->next;
+        cache.count--;
+        return n;
+    }
+#endif
+    return malloc(RQ_CLASS_BYTES);
+}
+
+static void rq_node_free(tern_rq_node *n)
+{
+    if (n == NULL)
+        return;
+    tern_wipe(n->data, n->len);
+#ifndef RQ_NO_CACHE
+    if (rq_node_cached_class(n->len) && cache.count < RQ_CACHE_MAX) {
+        if (!cache.registered) {
+            (void)pthread_once(&cache_once, cache_key_make);
+            cache.registered = cache_key_ok && pthread_setspecific(cache_key, &cache) == 0;
+        }
+        if (cache.registered) {
+            n->next = cache.head;
+            cache.head = n;
+            cache.count++;
+            return;
+        }
+    }
+#endif
+    free(n);
 }
 
 static void rq_clear(tern_rq *q)
 {
-    for (size_t i = 0; i < q->count; i++)
-        rq_free_item(&q->items[(q->head + i) % q->alloc]);
-    free(q->items);
-    memset(q, 0, sizeof *q);
+    while (q->head != NULL) {
+        tern_rq_node *n = q->head;
+        q->head = n->next;
+        rq_node_free(n);
+    }
+    q->tail = NULL;
+    q->count = 0;
+}
+
+static void rq_append(tern_rq *q, tern_rq_node *n)
+{
+    n->next = NULL;
+    if (q->tail != NULL)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
+    q->count++;
 }
 
 /* Append a copy of |data|. Errors: TERN_ERR_AGAIN (full), TERN_ERR_NOMEM. */
 static tern_err rq_push(tern_rq *q, const uint8_t *data, size_t len, uint64_t epoch)
 {
-    if (q->count == q->alloc) {
-        tern_err err = rq_grow(q);
-        if (err != TERN_OK)
-            return err;
-    }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (copy == NULL)
+    if (q->count == q->cap)
+        return TERN_ERR_AGAIN;
+    tern_rq_node *n = rq_node_new(len);
+    if (n == NULL)
         return TERN_ERR_NOMEM;
     if (len > 0)
-        memcpy(copy, data, len);
-    tern_rq_item *it = &q->items[(q->head + q->count) % q->alloc];
-    it->data = copy;
-    it->len = len;
-    it->epoch = epoch;
-    q->count++;
+        memcpy(n->data, data, len);
+    n->len = len;
+    n->epoch = epoch;
+    rq_append(q, n);
     return TERN_OK;
 }
 
-static tern_rq_item *rq_front(tern_rq *q)
+static tern_rq_node *rq_front(tern_rq *q)
 {
-    return q->count ? &q->items[q->head] : NULL;
+    return q->head;
+}
+
+/* Take the first record out of the queue; the caller frees it with rq_node_free. */
+static tern_rq_node *rq_take(tern_rq *q)
+{
+    tern_rq_node *n = q->head;
+    if (n == NULL)
+        return NULL;
+    q->head = n->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    q->count--;
+    return n;
 }
 
 static void rq_pop(tern_rq *q)
 {
-    rq_free_item(&q->items[q->head]);
-    q->head = (q->head + 1) % q->alloc;
-    q->count--;
+    rq_node_free(rq_take(q));
 }
 
 /* ------------------------------------------------------------------ life cycle */
+
+/* RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in
+ * the FINISHED state, the node that transmits the last flight ... MUST respond to
+ * a retransmission of the peer's last flight". TCP's MSL is 2 minutes (RFC 793). */
+#define FINAL_FLIGHT_KEEP_MS (2 * 120000u)
+
+static void release_flight(tern_conn *c)
+{
+    if (c->flight == NULL)
+        return;
+    tern_flight_clear(c->flight);
+    free(c->flight);
+    c->flight = NULL;
+}
+
+static void release_reasm(tern_conn *c)
+{
+    if (c->reasm == NULL)
+        return;
+    c->peer_next_seq = tern_reasm_next_seq(c->reasm);
+    tern_reasm_clear(c->reasm);
+    free(c->reasm);
+    c->reasm = NULL;
+}
 
 tern_conn *tern_conn_alloc(tern_config *cfg, tern_role role)
 {
@@ -121,17 +226,24 @@ tern_conn *tern_conn_alloc(tern_config *cfg, tern_role role)
     c->role = role;
     c->state = TERN_STATE_HANDSHAKE;
     c->alert = TERN_ALERT_NONE;
-    tern_flight_init(&c->flight, 0);
-    tern_reasm_init(&c->reasm, 0);
-    tern_reasm_set_msg_cap(&c->reasm, cfg->max_handshake_msg);
     tern_rtx_init(&c->rtx, cfg->rtx_initial_ms, cfg->rtx_max_ms);
     tern_rtx_set_steady(&c->rtx, cfg->rtx_steady);
-    if (tern_rec_init(&c->rec, 0) != TERN_OK || rq_init(&c->app_in, cfg->max_app_queue) != TERN_OK ||
-        rq_init(&c->app_out, cfg->max_send_queue) != TERN_OK ||
-        rq_init(&c->early, cfg->max_early_records) != TERN_OK) {
+    rq_init(&c->app_in, cfg->max_app_queue);
+    rq_init(&c->app_out, cfg->max_send_queue);
+    rq_init(&c->early, cfg->max_early_records);
+    c->flight = malloc(sizeof *c->flight);
+    c->reasm = malloc(sizeof *c->reasm);
+    if (c->flight == NULL || c->reasm == NULL || tern_rec_init(&c->rec, 0) != TERN_OK) {
+        free(c->flight);
+        free(c->reasm);
+        c->flight = NULL;
+        c->reasm = NULL;
         tern_conn_free(c);
         return NULL;
     }
+    tern_flight_init(c->flight, 0);
+    tern_reasm_init(c->reasm, 0);
+    tern_reasm_set_msg_cap(c->reasm, cfg->max_handshake_msg);
     return c;
 }
 
@@ -148,8 +260,8 @@ void tern_conn_free(tern_conn *c)
         return;
     tern_hs12_free(c->hs);
     tern_rec_clear(&c->rec);
-    tern_flight_clear(&c->flight);
-    tern_reasm_clear(&c->reasm);
+    release_flight(c);
+    release_reasm(c);
     rq_clear(&c->app_in);
     rq_clear(&c->app_out);
     rq_clear(&c->early);
@@ -226,7 +338,7 @@ tern_err tern_conn_emit(tern_conn *c, uint64_t epoch, uint8_t type, const uint8_
 {
     tern_hs12 *hs = c->hs;
     uint16_t seq = hs->next_seq;
-    tern_err err = tern_flight_add_hs(&c->flight, epoch, type, seq, body, len);
+    tern_err err = tern_flight_add_hs(c->flight, epoch, type, seq, body, len);
     if (err == TERN_OK)
         err = tern_hs12_transcript_add(hs, type, seq, body, len);
     if (err != TERN_OK)
@@ -254,12 +366,16 @@ void tern_conn_established(tern_conn *c, uint64_t now)
     c->stats.handshake_ms = now - c->hs_started;
     tern_hs12_free(c->hs);
     c->hs = NULL;
+    release_reasm(c);
+    free(c->hostname); /* verified; nothing else reads it */
+    c->hostname = NULL;
     tern_rtx_stop(&c->rtx);
     tern_rtx_reset_backoff(&c->rtx);
     /* RFC 6347 §4.2.4: the side that sent the last flight keeps it to answer a
-     * retransmission of the peer's; the client's flight is answered by then. */
+     * retransmission of the peer's (see FINAL_FLIGHT_KEEP_MS); the client's flight
+     * is answered by then. */
     if (c->role == TERN_CLIENT)
-        tern_flight_begin(&c->flight);
+        release_flight(c);
     tern_config_log(c->cfg, TERN_LOG_INFO, "handshake done: DTLS 1.2 %s %s in %llu ms",
                     c->suite_name, tern_group_name(c->group),
                     (unsigned long long)c->stats.handshake_ms);
@@ -271,7 +387,7 @@ void tern_conn_established(tern_conn *c, uint64_t now)
  * (RFC 6347 §4.2.4), so send our last flight again, once per burst. */
 static void peer_retransmitted(tern_conn *c, uint64_t now)
 {
-    if (tern_flight_count(&c->flight) == 0 || tern_flight_pending(&c->flight) ||
+    if (c->flight == NULL || tern_flight_count(c->flight) == 0 || tern_flight_pending(c->flight) ||
         c->answered_this_dgram)
         return;
     uint64_t gap = c->cfg->rtx_initial_ms / PEER_RTX_GAP_DIV;
@@ -279,7 +395,7 @@ static void peer_retransmitted(tern_conn *c, uint64_t now)
         return;
     c->answered_this_dgram = true;
     c->last_rtx_answer = now ? now : 1;
-    tern_flight_rewind(&c->flight);
+    tern_flight_rewind(c->flight);
     c->stats.retransmits++;
 }
 
@@ -311,7 +427,7 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
             c->stats.dropped_malformed++; /* rest of the record is unreadable */
             break;
         }
-        if (c->hs == NULL && h.msg_seq >= tern_reasm_next_seq(&c->reasm)) {
+        if (c->reasm == NULL && h.msg_seq >= c->peer_next_seq) {
             /* RFC 5746 §4.2 / §4.4: renegotiation is refused with a warning. */
             if (in->epoch != 0) {
                 c->alert_queued = true;
@@ -320,7 +436,10 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
             }
             continue;
         }
-        tern_reasm_result res = tern_reasm_push(&c->reasm, in->epoch, &h, frag);
+        /* After the handshake only old messages get this far: the peer resending
+         * its last flight. */
+        tern_reasm_result res =
+            c->reasm != NULL ? tern_reasm_push(c->reasm, in->epoch, &h, frag) : TERN_REASM_OLD;
         if (res == TERN_REASM_OLD && fresh)
             peer_retransmitted(c, now);
         else if (res == TERN_REASM_OLD)
@@ -331,7 +450,7 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
     if (repeat)
         c->stats.dropped_replay++; /* counted with the record layer's duplicates */
     tern_hs_msg_in m;
-    while (c->hs != NULL && tern_reasm_pop(&c->reasm, &m) == TERN_OK) {
+    while (c->hs != NULL && tern_reasm_pop(c->reasm, &m) == TERN_OK) {
         /* A message of the peer's next flight: ours arrived (RFC 6347 §4.2.4). */
         if (tern_rtx_count(&c->rtx) == 0 && tern_rtx_deadline(&c->rtx) != UINT64_MAX)
             tern_rtx_reset_backoff(&c->rtx);
@@ -371,7 +490,8 @@ static tern_err on_alert(tern_conn *c, const tern_rec_in *in)
         c->alert = (tern_alert)desc;
         c->alert_from_peer = true;
         tern_rtx_stop(&c->rtx);
-        tern_flight_begin(&c->flight);
+        if (c->flight != NULL)
+            tern_flight_begin(c->flight);
         return TERN_OK;
     }
     if (desc == TERN_ALERT_CLOSE_NOTIFY)
@@ -405,6 +525,10 @@ static tern_err on_record(tern_conn *c, uint64_t now, const tern_rec_in *in)
         }
         if (rq_push(&c->app_in, in->data, in->len, in->epoch) != TERN_OK)
             c->stats.dropped_other++; /* the reader is behind: counted, not stored */
+        /* The peer sends application data only once it has our last flight (it
+         * completed its handshake): nothing is left to answer. */
+        if (c->hs == NULL && c->flight != NULL)
+            release_flight(c);
         return TERN_OK;
     default:
         c->stats.dropped_other++;
@@ -419,17 +543,13 @@ static tern_err feed_early(tern_conn *c, uint64_t now)
 {
     size_t n = c->early.count;
     for (size_t i = 0; i < n && c->state != TERN_STATE_FAILED; i++) {
-        tern_rq_item take = *rq_front(&c->early);
-        rq_front(&c->early)->data = NULL; /* ownership moves to |take| */
-        rq_pop(&c->early);
-        if (!tern_rec_has_epoch(&c->rec, TERN_REC_READ, take.epoch)) {
-            /* not yet: back to the end of the queue, which just had room for it */
-            c->early.items[(c->early.head + c->early.count) % c->early.alloc] = take;
-            c->early.count++;
+        tern_rq_node *take = rq_take(&c->early);
+        if (!tern_rec_has_epoch(&c->rec, TERN_REC_READ, take->epoch)) {
+            rq_append(&c->early, take); /* not yet: back to the end of the queue */
             continue;
         }
-        tern_err err = recv_datagram(c, now, take.data, take.len);
-        free(take.data);
+        tern_err err = recv_datagram(c, now, take->data, take->len);
+        rq_node_free(take);
         if (err != TERN_OK)
             return err;
     }
@@ -505,9 +625,9 @@ tern_err tern_conn_send(tern_conn *c, uint64_t now, uint8_t *out, size_t cap, si
     if (c->state == TERN_STATE_FAILED)
         return c->err;
 
-    if (tern_flight_pending(&c->flight)) {
+    if (c->flight != NULL && tern_flight_pending(c->flight)) {
         bool more;
-        tern_err err = tern_flight_fill(&c->flight, &c->rec, mtu, &w, &more);
+        tern_err err = tern_flight_fill(c->flight, &c->rec, mtu, &w, &more);
         if (err != TERN_OK && err != TERN_ERR_AGAIN)
             return tern_conn_fail(c, err);
         if (!more && c->hs != NULL)
@@ -520,7 +640,7 @@ tern_err tern_conn_send(tern_conn *c, uint64_t now, uint8_t *out, size_t cap, si
     }
 
     /* Application records, then close_notify, packed while they fit. */
-    tern_rq_item *it;
+    tern_rq_node *it;
     while (c->state == TERN_STATE_ESTABLISHED && (it = rq_front(&c->app_out)) != NULL) {
         tern_err err = tern_rec_seal(&c->rec, c->write_epoch, TERN_CT_APPLICATION_DATA, it->data,
                                      it->len, &w, NULL);
@@ -547,6 +667,9 @@ tern_err tern_conn_send(tern_conn *c, uint64_t now, uint8_t *out, size_t cap, si
 /* see tern.h */
 uint64_t tern_conn_deadline(const tern_conn *c)
 {
+    if (c->hs == NULL && c->flight != NULL &&
+        (c->state == TERN_STATE_ESTABLISHED || c->state == TERN_STATE_CLOSED))
+        return c->hs_finished + FINAL_FLIGHT_KEEP_MS; /* when the last flight goes */
     if (c->hs == NULL || c->state != TERN_STATE_HANDSHAKE)
         return UINT64_MAX;
     uint64_t rtx = tern_rtx_deadline(&c->rtx);
@@ -559,6 +682,10 @@ tern_err tern_conn_tick(tern_conn *c, uint64_t now)
 {
     if (c->state == TERN_STATE_FAILED)
         return c->err;
+    if (c->hs == NULL && c->flight != NULL &&
+        (c->state == TERN_STATE_ESTABLISHED || c->state == TERN_STATE_CLOSED) &&
+        now - c->hs_finished >= FINAL_FLIGHT_KEEP_MS)
+        release_flight(c);
     if (c->hs == NULL || c->state != TERN_STATE_HANDSHAKE)
         return TERN_OK;
     if (now - c->hs_started >= c->cfg->handshake_timeout_ms) {
@@ -567,7 +694,7 @@ tern_err tern_conn_tick(tern_conn *c, uint64_t now)
         return tern_conn_fail(c, TERN_ERR_TIMEOUT);
     }
     if (tern_rtx_expired(&c->rtx, now)) {
-        tern_flight_rewind(&c->flight);
+        tern_flight_rewind(c->flight);
         c->stats.retransmits++;
         c->stats.timeouts++;
     }
@@ -602,7 +729,7 @@ tern_err tern_conn_write(tern_conn *c, const uint8_t *data, size_t len)
 /* see tern.h */
 tern_err tern_conn_read(tern_conn *c, uint8_t *out, size_t cap, size_t *outlen)
 {
-    tern_rq_item *it = c->state != TERN_STATE_HANDSHAKE ? rq_front(&c->app_in) : NULL;
+    tern_rq_node *it = c->state != TERN_STATE_HANDSHAKE ? rq_front(&c->app_in) : NULL;
     if (it != NULL && c->state != TERN_STATE_FAILED) {
         *outlen = it->len;
         if (it->len > cap)
@@ -630,7 +757,8 @@ tern_err tern_conn_close(tern_conn *c)
         c->close_queued = true;
         c->state = TERN_STATE_CLOSED;
         tern_rtx_stop(&c->rtx);
-        tern_flight_begin(&c->flight); /* nothing more of the handshake goes out */
+        if (c->flight != NULL)
+            tern_flight_begin(c->flight); /* nothing more of the handshake goes out */
         return TERN_OK;
     }
     if (c->state == TERN_STATE_ESTABLISHED)

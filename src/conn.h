@@ -23,20 +23,20 @@
 struct tern_hs12;
 
 /* A queue of records (application data received or waiting to be sent, or raw
- * records of a future epoch), each a malloc'd copy freed when it leaves the queue;
- * bounded by |cap| entries. The ring of entries is allocated on the first push and
- * grows by doubling as far as |cap|, so a connection that never queues much never
- * holds a |cap|-entry ring. */
-typedef struct tern_rq_item {
-    uint8_t *data;
+ * records of a future epoch), bounded by |cap| records. Each record is one node,
+ * allocated with its bytes when it joins the queue and freed (wiped) when it
+ * leaves (full-size nodes through a small per-thread cache, see conn.c), so an
+ * empty queue holds no memory at all. */
+typedef struct tern_rq_node {
+    struct tern_rq_node *next;
     size_t len;
     uint64_t epoch; /* for app-out and early records */
-} tern_rq_item;
+    uint8_t data[];
+} tern_rq_node;
 
 typedef struct tern_rq {
-    tern_rq_item *items; /* ring of |alloc| entries (NULL until the first push) */
-    size_t head, count, cap;
-    size_t alloc;
+    tern_rq_node *head, *tail; /* NULL when empty */
+    size_t count, cap;
 } tern_rq;
 
 struct tern_conn {
@@ -54,8 +54,13 @@ struct tern_conn {
     bool peer_closed;
 
     tern_rec rec;
-    tern_flight flight;
-    tern_reasm reasm;
+    /* Our flight: allocated with the connection, freed when the handshake is over,
+     * except that the side sending the last flight keeps it to answer the peer's
+     * retransmissions (RFC 6347 §4.2.4) until the peer shows it has it (its
+     * application data arrives) or FINAL_FLIGHT_KEEP_MS have passed (conn.c). */
+    tern_flight *flight;
+    tern_reasm *reasm;      /* the peer's messages: NULL once the handshake is over */
+    uint32_t peer_next_seq; /* then: message_seq after the peer's last message */
     tern_rtx rtx;
     uint64_t write_epoch;    /* epoch for alerts and application data */
     uint64_t last_rtx_answer; /* when we last resent because the peer resent */

@@ -144,7 +144,7 @@ tern_conn *tern_conn_accept(tern_config *cfg, uint64_t now, const void *addr, si
      * (§4.2.1), follow the ClientHello's, the HelloVerifyRequest having used them. */
     if (*err == TERN_OK) {
         c->hs->next_seq = fh.hs.msg_seq;
-        tern_reasm_set_next_seq(&c->reasm, fh.hs.msg_seq);
+        tern_reasm_set_next_seq(c->reasm, fh.hs.msg_seq);
         *err = tern_rec_set_write_seq(&c->rec, 0, fh.rec.seq);
     }
     if (*err == TERN_OK)

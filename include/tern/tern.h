@@ -291,12 +291,16 @@ TERN_API TERN_MUST_USE tern_err tern_conn_send(tern_conn *c, uint64_t now, uint8
                                                size_t cap, size_t *outlen);
 
 /* When tern_conn_tick() should next be called, in the caller's time; UINT64_MAX
- * when no timer is running. */
+ * when no timer is running. Besides the handshake's timers: a server keeps its
+ * last flight after the handshake to answer the client's retransmissions (RFC 6347
+ * §4.2.4) until the client's first application record arrives, or at most
+ * 2 MSL (240 s); the deadline is then when that flight is released. */
 TERN_API uint64_t tern_conn_deadline(const tern_conn *c);
 
 /* Let timers run at time |now|: retransmissions are queued for tern_conn_send(),
- * and a handshake past its total timeout fails with TERN_ERR_TIMEOUT. Calling it
- * early does nothing. Returns TERN_OK or the connection's fatal error. */
+ * a handshake past its total timeout fails with TERN_ERR_TIMEOUT, and a kept last
+ * flight past its time is released. Calling it early does nothing. Returns TERN_OK or the
+ * connection's fatal error. */
 TERN_API TERN_MUST_USE tern_err tern_conn_tick(tern_conn *c, uint64_t now);
 
 /* Queue |len| bytes of application data as one record (sent by tern_conn_send()).

@@ -154,6 +154,28 @@ TERN_MUST_USE tern_err tern_aead_open(tern_aead *a, const uint8_t *nonce, const 
 
 tern_aead_alg tern_aead_alg_of(const tern_aead *a);
 
+/* DTLS 1.2 records in one call, for backends that can build the record nonce
+ * themselves (OpenSSL's TLS record mode); tern_aead_seal/open are the reference.
+ * Both work in place on a record's fragment, with the 13-byte additional data
+ * |aad| of RFC 5246 §6.2.3.3 (seq_num, type, version, plaintext length) and |iv|,
+ * the write IV of the key block (4 bytes for AES-GCM, 12 for ChaCha20-Poly1305):
+ *   AES-GCM (RFC 5288 §3): fragment = nonce_explicit(8) || text || tag(16), the
+ *     nonce salt(4) || nonce_explicit; for sealing the caller has written
+ *     nonce_explicit already (any value, as long as it never repeats under a key);
+ *   ChaCha20-Poly1305 (RFC 7905 §2): fragment = text || tag(16), the nonce |iv|
+ *     xor the 64-bit seq_num of |aad|.
+ * tern_aead_seal12 encrypts the |len| bytes of text after any nonce_explicit and
+ * writes the tag after them. tern_aead_open12 checks and decrypts the |len|-byte
+ * fragment; the plaintext (*ptlen bytes) is then at frag + nonce_explicit length.
+ * No allocation. |iv| must be the same on every call with one |a|.
+ * Errors: TERN_ERR_UNSUPPORTED (not available for this algorithm or backend: use
+ * tern_aead_seal/open), TERN_ERR_BAD_MAC (open: too short or authentication
+ * failed; the fragment is then not to be trusted), TERN_ERR_CRYPTO. */
+TERN_MUST_USE tern_err tern_aead_seal12(tern_aead *a, const uint8_t *iv, const uint8_t aad[13],
+                                        uint8_t *frag, size_t len);
+TERN_MUST_USE tern_err tern_aead_open12(tern_aead *a, const uint8_t *iv, const uint8_t aad[13],
+                                        uint8_t *frag, size_t len, size_t *ptlen);
+
 /* Wipe and free |a| (NULL is fine). */
 void tern_aead_free(tern_aead *a);
 

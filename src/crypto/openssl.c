@@ -399,11 +399,16 @@ tern_err tern_tls12_prf(tern_hash_alg alg, const uint8_t *secret, size_t secretl
 /* ------------------------------------------------------------------ AEAD */
 
 struct tern_aead {
-    tern_aead_alg alg;
-    size_t taglen;
-    bool ccm;
     EVP_CIPHER_CTX *seal; /* keyed for encryption */
     EVP_CIPHER_CTX *open; /* the same context, except for CCM (see aead_key) */
+    uint8_t alg;          /* tern_aead_alg */
+    uint8_t taglen;
+    bool ccm;
+    /* Record mode (tern_aead_seal12/open12), on |seal| (never CCM): */
+    int8_t dir;       /* the direction |seal| was last set up for: 1, 0, or -1 */
+    bool rec_iv;      /* the record IV is loaded for |dir| */
+    bool rec_next_ok; /* GCM sealing: |rec_next| is what the provider sends next */
+    uint64_t rec_next;
 };
 
 size_t tern_aead_key_len(tern_aead_alg alg)
@@ -469,8 +474,9 @@ tern_err tern_aead_new(tern_aead_alg alg, const uint8_t *key, tern_aead **out)
     tern_aead *a = calloc(1, sizeof *a);
     if (a == NULL)
         return TERN_ERR_NOMEM;
-    a->alg = alg;
-    a->taglen = tern_aead_tag_len(alg);
+    a->alg = (uint8_t)alg;
+    a->dir = -1;
+    a->taglen = (uint8_t)tern_aead_tag_len(alg);
     a->ccm = alg == TERN_AEAD_AES_128_CCM || alg == TERN_AEAD_AES_128_CCM_8;
     a->seal = aead_key(cipher, key, a->ccm, a->taglen, 1);
     /* OpenSSL's CCM picks its bulk routine (which MACs the plaintext before or
@@ -487,7 +493,7 @@ tern_err tern_aead_new(tern_aead_alg alg, const uint8_t *key, tern_aead **out)
 
 tern_aead_alg tern_aead_alg_of(const tern_aead *a)
 {
-    return a->alg;
+    return (tern_aead_alg)a->alg;
 }
 
 void tern_aead_free(tern_aead *a)
@@ -512,6 +518,8 @@ tern_err tern_aead_seal(tern_aead *a, const uint8_t *nonce, const uint8_t *aad, 
         return TERN_ERR_CRYPTO;
     EVP_CIPHER_CTX *ctx = a->seal;
     int n;
+    a->dir = 1;
+    a->rec_iv = false; /* the nonce below replaces the record IV */
     if (EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, 1, NULL) != 1)
         return TERN_ERR_CRYPTO;
     if (a->ccm && EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)len) != 1)
@@ -553,6 +561,10 @@ tern_err tern_aead_open(tern_aead *a, const uint8_t *nonce, const uint8_t *aad, 
                                           a->taglen),
         OSSL_PARAM_END,
     };
+    if (!a->ccm) {
+        a->dir = 0;
+        a->rec_iv = false; /* the nonce below replaces the record IV */
+    }
     if (EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, 0, params) != 1)
         return TERN_ERR_CRYPTO;
     if (a->ccm && EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)ctlen) != 1)
@@ -578,6 +590,140 @@ tern_err tern_aead_open(tern_aead *a, const uint8_t *nonce, const uint8_t *aad, 
             return TERN_ERR_BAD_MAC;
     }
     *outlen = ctlen;
+    return TERN_OK;
+}
+
+/* ------------------------------------------------------------------ DTLS 1.2 records */
+
+/*
+ * OpenSSL's AES-GCM and ChaCha20-Poly1305 providers have a TLS record mode: given
+ * the 13-byte additional data as a parameter, one EVP_Cipher call over the
+ * fragment builds the nonce, encrypts or decrypts in place and appends or checks
+ * the tag (libssl's own path). It skips the per-call re-initialisation, the
+ * IV-length query, the final call and the tag parameter of the general path:
+ * about a quarter of the instructions of a 1200-byte AES-GCM record and a sixth of
+ * a ChaCha20-Poly1305 one (docs/PERFORMANCE.md).
+ *
+ * The provider keeps the IV: the salt (GCM) or the whole IV (ChaCha20-Poly1305,
+ * which xors in the seq_num of each record's additional data) is loaded once per
+ * direction. Sealing GCM, the provider writes its own counter as nonce_explicit;
+ * we load salt || nonce_explicit as its counter (EVP_CTRL_GCM_SET_IV_FIXED with
+ * length -1, "restore the whole IV") whenever the caller's nonce_explicit is not
+ * the one the provider would send next, which for tern's epoch||seq is only at the
+ * first record of an epoch, and check afterwards that it sent the caller's.
+ */
+
+static uint64_t rec_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Set |a|'s context up for records in direction |enc|. */
+static tern_err rec_setup(tern_aead *a, int enc, const uint8_t *iv)
+{
+    EVP_CIPHER_CTX *ctx = a->seal;
+    a->rec_iv = false;
+    a->rec_next_ok = false;
+    if (a->dir != enc && EVP_CipherInit_ex2(ctx, NULL, NULL, NULL, enc, NULL) != 1)
+        return TERN_ERR_CRYPTO;
+    a->dir = (int8_t)enc;
+    bool chacha = a->alg == TERN_AEAD_CHACHA20_POLY1305;
+    if (chacha || !enc) {
+        /* ChaCha20-Poly1305: the whole IV; GCM opening: the salt (sealing loads the
+         * whole IV in tern_aead_seal12) */
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, (void *)iv,
+                                              chacha ? TERN_AEAD_NONCE_LEN : 4),
+            OSSL_PARAM_END,
+        };
+        if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
+            return TERN_ERR_CRYPTO;
+    }
+    a->rec_iv = true;
+    return TERN_OK;
+}
+
+/* One TLS-mode call over |frag| (|len| bytes in all) with |aad|, whose length field
+ * becomes |adlen| as the provider expects it. Returns EVP_Cipher's result. */
+static int rec_cipher(EVP_CIPHER_CTX *ctx, const uint8_t aad[13], size_t adlen, uint8_t *frag,
+                      size_t len)
+{
+    uint8_t ad[13];
+    memcpy(ad, aad, 11);
+    ad[11] = (uint8_t)(adlen >> 8);
+    ad[12] = (uint8_t)adlen;
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, ad, sizeof ad),
+        OSSL_PARAM_END,
+    };
+    if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
+        return -1;
+    return EVP_Cipher(ctx, frag, frag, (unsigned)len);
+}
+
+static bool rec_supported(const tern_aead *a)
+{
+    return a->alg == TERN_AEAD_AES_128_GCM || a->alg == TERN_AEAD_AES_256_GCM ||
+           a->alg == TERN_AEAD_CHACHA20_POLY1305;
+}
+
+tern_err tern_aead_seal12(tern_aead *a, const uint8_t *iv, const uint8_t aad[13], uint8_t *frag,
+                          size_t len)
+{
+    if (!rec_supported(a))
+        return TERN_ERR_UNSUPPORTED;
+    size_t prefix = a->alg == TERN_AEAD_CHACHA20_POLY1305 ? 0 : 8;
+    if (len > 0xffff - prefix) /* the additional data's length field */
+        return TERN_ERR_CRYPTO;
+    if ((a->dir != 1 || !a->rec_iv) && rec_setup(a, 1, iv) != TERN_OK)
+        return TERN_ERR_CRYPTO;
+    EVP_CIPHER_CTX *ctx = a->seal;
+    uint8_t want[8];
+    if (prefix > 0) {
+        uint64_t explicit = rec_be64(frag);
+        if (!a->rec_next_ok || explicit != a->rec_next) {
+            uint8_t whole[TERN_AEAD_NONCE_LEN];
+            memcpy(whole, iv, 4);
+            memcpy(whole + 4, frag, 8);
+            int ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IV_FIXED, -1, whole);
+            tern_wipe(whole, sizeof whole);
+            if (ok <= 0)
+                return TERN_ERR_CRYPTO;
+        }
+        memcpy(want, frag, 8);
+        a->rec_next = explicit + 1; /* the provider's 64-bit counter wraps the same way */
+        a->rec_next_ok = true;
+    }
+    /* GCM counts nonce_explicit in the length it is given (RFC 5246 §6.2.3.3 wants
+     * the plaintext's; the provider subtracts it again). */
+    if (rec_cipher(ctx, aad, len + prefix, frag, prefix + len + a->taglen) < 0 ||
+        (prefix > 0 && memcmp(frag, want, 8) != 0)) {
+        a->rec_next_ok = false;
+        return TERN_ERR_CRYPTO;
+    }
+    return TERN_OK;
+}
+
+tern_err tern_aead_open12(tern_aead *a, const uint8_t *iv, const uint8_t aad[13], uint8_t *frag,
+                          size_t len, size_t *ptlen)
+{
+    if (!rec_supported(a))
+        return TERN_ERR_UNSUPPORTED;
+    size_t prefix = a->alg == TERN_AEAD_CHACHA20_POLY1305 ? 0 : 8;
+    if (len < prefix + a->taglen)
+        return TERN_ERR_BAD_MAC;
+    if (len > 0xffff)
+        return TERN_ERR_CRYPTO;
+    if ((a->dir != 0 || !a->rec_iv) && rec_setup(a, 0, iv) != TERN_OK)
+        return TERN_ERR_CRYPTO;
+    /* Opening, the provider takes the whole fragment's length and subtracts
+     * nonce_explicit and tag. A tag mismatch queues no OpenSSL error. */
+    if (rec_cipher(a->seal, aad, len, frag, len) < 0)
+        return TERN_ERR_BAD_MAC;
+    *ptlen = len - prefix - a->taglen;
     return TERN_OK;
 }
 

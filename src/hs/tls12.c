@@ -165,7 +165,7 @@ tern_err tern_hs12_emit_finished(tern_conn *c)
 {
     tern_hs12 *hs = c->hs;
     uint8_t vd[TERN_FINISHED12_LEN];
-    tern_err err = tern_flight_add_ccs(&c->flight, 0);
+    tern_err err = tern_flight_add_ccs(c->flight, 0);
     if (err == TERN_OK)
         err = tern_hs12_finished(hs, c->role == TERN_CLIENT, vd);
     if (err != TERN_OK)

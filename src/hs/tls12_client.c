@@ -53,7 +53,7 @@ static tern_err c12_send_client_hello(tern_conn *c)
     tern_err err = tern_client_hello_build(&w, &ch);
     if (err != TERN_OK)
         return err;
-    tern_flight_begin(&c->flight);
+    tern_flight_begin(c->flight);
     return tern_conn_emit(c, 0, TERN_HS_CLIENT_HELLO, hs->scratch, w.len);
 }
 
@@ -225,7 +225,7 @@ static tern_err c12_on_server_hello_done(tern_conn *c, const uint8_t *body, size
     tern_err err = tern_server_hello_done_parse(body, len);
     if (err != TERN_OK)
         return err;
-    tern_flight_begin(&c->flight);
+    tern_flight_begin(c->flight);
 
     uint16_t scheme = 0;
     if (hs->cert_requested) {

@@ -93,7 +93,7 @@ static tern_err s12_on_client_hello(tern_conn *c, const uint8_t *body, size_t le
     if (err != TERN_OK)
         return err;
 
-    tern_flight_begin(&c->flight);
+    tern_flight_begin(c->flight);
     tern_server_hello_msg sh = {0};
     sh.version = TERN_DTLS_1_2;
     sh.random = hs->server_random;
@@ -237,7 +237,7 @@ static tern_err s12_on_finished(tern_conn *c, uint64_t now, uint16_t seq, uint64
         err = tern_hs12_transcript_add(c->hs, TERN_HS_FINISHED, seq, body, len);
     if (err != TERN_OK)
         return err;
-    tern_flight_begin(&c->flight);
+    tern_flight_begin(c->flight);
     err = tern_hs12_emit_finished(c);
     if (err != TERN_OK)
         return err;

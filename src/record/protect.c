@@ -16,6 +16,12 @@
  *
  * prot_nonce_aad() is the one place a protection kind's nonce and additional data
  * are built; DTLS 1.3 adds its case there.
+ *
+ * DTLS 1.2 records go through the provider's record entry points
+ * (tern_aead_seal12/open12), which build the same nonce themselves in one call and
+ * cost less per record; a backend or algorithm without them (CCM) answers
+ * TERN_ERR_UNSUPPORTED at once, and the record takes the general path
+ * (tern_aead_seal/open with the nonce made here).
  */
 #include "record/protect.h"
 
@@ -27,14 +33,17 @@
 /* The 64-bit record number of DTLS 1.2: epoch(16) || sequence_number(48). */
 static uint64_t seq_num12(const tern_prot_rec *r) { return r->epoch << 48 | r->seq; }
 
-/* Build the nonce (always TERN_AEAD_NONCE_LEN bytes) and the additional data for
- * one record of |p|'s kind. |explicit| is the nonce_explicit field for the explicit
- * kinds (NULL otherwise); |ptlen| the plaintext length. Returns the AAD length. */
+/* Build the nonce (always TERN_AEAD_NONCE_LEN bytes; not when |nonce| is NULL: the
+ * record entry points make it themselves) and the additional data for one record
+ * of |p|'s kind. |explicit| is the nonce_explicit field for the explicit kinds
+ * (NULL otherwise); |ptlen| the plaintext length. Returns the AAD length. */
 static size_t prot_nonce_aad(const tern_prot *p, const tern_prot_rec *r,
                              const uint8_t *explicit, size_t ptlen,
                              uint8_t nonce[TERN_AEAD_NONCE_LEN], uint8_t aad[TERN_PROT_MAX_AAD])
 {
-    switch (p->kind) {
+    switch (nonce != NULL ? p->kind : TERN_PROT_NONE) {
+    case TERN_PROT_NONE:
+        break; /* only the additional data */
     case TERN_PROT_12_EXPLICIT:
         memcpy(nonce, p->iv, TERN_DTLS12_SALT_LEN);
         memcpy(nonce + TERN_DTLS12_SALT_LEN, explicit, TERN_DTLS12_EXPLICIT_NONCE_LEN);
@@ -47,7 +56,7 @@ static size_t prot_nonce_aad(const tern_prot *p, const tern_prot_rec *r,
         break;
     }
     default:
-        return 0; /* unreachable: callers never protect TERN_PROT_NONE */
+        return 0; /* unreachable: every kind is listed */
     }
     tern_store64(aad, seq_num12(r));
     aad[8] = r->type;
@@ -107,8 +116,13 @@ tern_err tern_prot_seal(tern_prot *p, const tern_prot_rec *rec, uint8_t *frag, s
     if (prefix > 0)
         tern_store64(frag, seq_num12(rec)); /* nonce_explicit = epoch||seq */
     uint8_t nonce[TERN_AEAD_NONCE_LEN], aad[TERN_PROT_MAX_AAD];
-    size_t aadlen = prot_nonce_aad(p, rec, frag, len, nonce, aad);
-    tern_err err = tern_aead_seal(p->aead, nonce, aad, aadlen, frag + prefix, len, frag + prefix);
+    (void)prot_nonce_aad(p, rec, frag, len, NULL, aad);
+    tern_err err = tern_aead_seal12(p->aead, p->iv, aad, frag, len);
+    if (err == TERN_ERR_UNSUPPORTED) {
+        size_t aadlen = prot_nonce_aad(p, rec, frag, len, nonce, aad);
+        err = tern_aead_seal(p->aead, nonce, aad, aadlen, frag + prefix, len, frag + prefix);
+        tern_wipe(nonce, sizeof nonce);
+    }
     return err == TERN_OK ? TERN_OK : TERN_ERR_CRYPTO;
 }
 
@@ -121,9 +135,14 @@ tern_err tern_prot_open(tern_prot *p, const tern_prot_rec *rec, uint8_t *frag, s
     uint8_t *ct = frag + prefix;
     size_t ctlen = len - prefix;
     uint8_t nonce[TERN_AEAD_NONCE_LEN], aad[TERN_PROT_MAX_AAD];
-    size_t aadlen = prot_nonce_aad(p, rec, frag, ctlen - p->tag_len, nonce, aad);
     size_t outlen;
-    tern_err err = tern_aead_open(p->aead, nonce, aad, aadlen, ct, ctlen, ct, &outlen);
+    (void)prot_nonce_aad(p, rec, frag, ctlen - p->tag_len, NULL, aad);
+    tern_err err = tern_aead_open12(p->aead, p->iv, aad, frag, len, &outlen);
+    if (err == TERN_ERR_UNSUPPORTED) {
+        size_t aadlen = prot_nonce_aad(p, rec, frag, ctlen - p->tag_len, nonce, aad);
+        err = tern_aead_open(p->aead, nonce, aad, aadlen, ct, ctlen, ct, &outlen);
+        tern_wipe(nonce, sizeof nonce);
+    }
     if (err != TERN_OK)
         return err == TERN_ERR_BAD_MAC ? TERN_ERR_BAD_MAC : TERN_ERR_CRYPTO;
     *pt = ct;

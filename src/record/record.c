@@ -23,6 +23,7 @@
  */
 #include "record/record.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ slots */
@@ -66,16 +67,14 @@ static tern_rec_slot *slot_for(tern_rec *rec, uint64_t epoch)
 
 tern_err tern_rec_init(tern_rec *rec, unsigned replay_window)
 {
-    tern_replay probe;
-    tern_err err = tern_replay_init(&probe, replay_window);
-    if (err != TERN_OK)
-        return err;
+    if (tern_replay_bytes(replay_window) == 0)
+        return TERN_ERR_ARG;
     memset(rec, 0, sizeof *rec);
-    rec->window = probe.size;
-    /* Epoch 0: no protection (all-zero tern_prot), in both directions. */
+    rec->window = (uint16_t)(replay_window ? replay_window : TERN_REPLAY_DEFAULT);
+    /* Epoch 0: no protection (all-zero tern_prot) and no replay window, in both
+     * directions. */
     tern_rec_slot *s = &rec->slot[0];
     s->rd_on = s->wr_on = true;
-    s->window = probe;
     return TERN_OK;
 }
 
@@ -84,6 +83,7 @@ void tern_rec_clear(tern_rec *rec)
     for (size_t i = 0; i < TERN_REC_EPOCH_SLOTS; i++) {
         tern_prot_clear(&rec->slot[i].rd);
         tern_prot_clear(&rec->slot[i].wr);
+        free(rec->slot[i].window);
     }
     tern_wipe(rec, sizeof *rec);
 }
@@ -99,14 +99,22 @@ tern_err tern_rec_install(tern_rec *rec, tern_rec_dir dir, uint64_t epoch,
     tern_rec_slot *s = slot_for(rec, epoch);
     if (s == NULL)
         return TERN_ERR_EPOCH;
-    tern_replay window;
-    tern_err err = tern_replay_init(&window, rec->window);
-    if (err != TERN_OK)
-        return err;
+    tern_replay *window = NULL;
+    if (dir == TERN_REC_READ) {
+        window = malloc(tern_replay_bytes(rec->window));
+        if (window == NULL)
+            return TERN_ERR_NOMEM;
+        if (tern_replay_init(window, rec->window) != TERN_OK) { /* unreachable: checked at init */
+            free(window);
+            return TERN_ERR_INTERNAL;
+        }
+    }
     tern_prot prot;
-    err = tern_prot_init(&prot, keys);
-    if (err != TERN_OK)
+    tern_err err = tern_prot_init(&prot, keys);
+    if (err != TERN_OK) {
+        free(window);
         return err;
+    }
 
     s->epoch = epoch;
     if (dir == TERN_REC_READ) {
@@ -130,7 +138,8 @@ tern_err tern_rec_retire(tern_rec *rec, tern_rec_dir dir, uint64_t epoch)
         return TERN_ERR_EPOCH;
     if (dir == TERN_REC_READ) {
         tern_prot_clear(&s->rd);
-        memset(&s->window, 0, sizeof s->window);
+        free(s->window);
+        s->window = NULL;
         s->rd_on = false;
     } else {
         tern_prot_clear(&s->wr);
@@ -324,7 +333,7 @@ static tern_rec_kind rec12_next(tern_rec_iter *it, tern_rec_in *out)
             return drop(it, out, TERN_REC_DROP_BAD_LENGTH);
         /* RFC 6347 §4.1.2.6: checked before MAC verification, and "The receive
          * window is updated only if the MAC verification succeeds." */
-        if (!tern_replay_check(&s->window, h.seq))
+        if (!tern_replay_check(s->window, h.seq))
             return drop(it, out, TERN_REC_DROP_REPLAY);
         tern_prot_rec pr = {h.epoch, h.seq, h.type, h.version};
         tern_err err = tern_prot_open(&s->rd, &pr, frag, h.length, &pt, &ptlen);
@@ -333,7 +342,7 @@ static tern_rec_kind rec12_next(tern_rec_iter *it, tern_rec_in *out)
                                                          : TERN_REC_DROP_CRYPTO);
         if (ptlen > TERN_DTLS_MAX_PLAINTEXT)
             return drop(it, out, TERN_REC_DROP_BAD_LENGTH);
-        (void)tern_replay_update(&s->window, h.seq);
+        (void)tern_replay_update(s->window, h.seq);
     }
     out->kind = TERN_REC_RECORD;
     out->type = h.type;

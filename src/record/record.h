@@ -149,7 +149,7 @@ typedef struct tern_rec_slot {
     tern_prot rd;
     tern_prot wr;
     uint64_t next_seq;   /* write: sequence number of the next record sealed */
-    tern_replay window;  /* read */
+    tern_replay *window; /* read, protected epochs: owned, tern_replay_bytes(width) */
 } tern_rec_slot;
 
 /* The record layer of one association. Embedded in its owner: _init / _clear. */
@@ -174,9 +174,10 @@ void tern_rec_clear(tern_rec *rec);
  * only: |epoch| must exceed every epoch installed before in that direction (no key
  * and sequence-number reuse), and fit the version's epoch field. Takes the slot
  * already holding |epoch|'s other half, or a free one. A new read half starts an
- * empty replay window; a new write half starts at sequence number 0.
+ * empty replay window (allocated, sized to the width given to tern_rec_init); a
+ * new write half starts at sequence number 0.
  * Errors: TERN_ERR_EPOCH (not above the newest, too large, or no free slot: retire
- * an old epoch first), TERN_ERR_UNSUPPORTED, TERN_ERR_ARG and the errors of
+ * an old epoch first), TERN_ERR_UNSUPPORTED, TERN_ERR_ARG, TERN_ERR_NOMEM and the errors of
  * tern_aead_new() (see tern_prot_init). Nothing changes on failure. */
 TERN_MUST_USE tern_err tern_rec_install(tern_rec *rec, tern_rec_dir dir, uint64_t epoch,
                                         const tern_rec_keys *keys);

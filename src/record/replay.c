@@ -28,16 +28,31 @@ static void ring_put(tern_replay *w, uint64_t seq, bool on)
         w->ring[bit / TERN_REPLAY_WORD_BITS] &= ~mask;
 }
 
-tern_err tern_replay_init(tern_replay *w, unsigned size)
+/* Words of the ring of a window of |size| (already range-checked). */
+static size_t ring_words(unsigned size)
+{
+    return (size + TERN_REPLAY_WORD_BITS - 1) / TERN_REPLAY_WORD_BITS;
+}
+
+size_t tern_replay_bytes(unsigned size)
 {
     if (size == 0)
         size = TERN_REPLAY_DEFAULT;
     if (size < TERN_REPLAY_MIN || size > TERN_REPLAY_MAX)
+        return 0;
+    return sizeof(tern_replay) + ring_words(size) * sizeof(uint64_t);
+}
+
+tern_err tern_replay_init(tern_replay *w, unsigned size)
+{
+    size_t bytes = tern_replay_bytes(size);
+    if (bytes == 0)
         return TERN_ERR_ARG;
-    memset(w, 0, sizeof *w);
+    if (size == 0)
+        size = TERN_REPLAY_DEFAULT;
+    memset(w, 0, bytes);
     w->size = (uint16_t)size;
-    w->nbits = (uint16_t)((size + TERN_REPLAY_WORD_BITS - 1) / TERN_REPLAY_WORD_BITS *
-                          TERN_REPLAY_WORD_BITS);
+    w->nbits = (uint16_t)(ring_words(size) * TERN_REPLAY_WORD_BITS);
     return TERN_OK;
 }
 
@@ -59,7 +74,7 @@ bool tern_replay_update(tern_replay *w, uint64_t seq)
     if (seq > w->top) {
         uint64_t ahead = seq - w->top;
         if (ahead >= w->nbits) {
-            memset(w->ring, 0, sizeof w->ring);
+            memset(w->ring, 0, w->nbits / 8);
         } else {
             /* The positions of top+1 .. seq held numbers that are now left of the
              * window; forget them. */

@@ -13,20 +13,23 @@
  * above top is new; one inside the window is new unless its bit is set; one left of
  * the window is too old and rejected.
  *
- * Memory is a fixed ring of TERN_REPLAY_MAX bits inside the struct, of which
- * size rounded up to 64 are used: 144 bytes per epoch whatever the size.
+ * Memory is a ring of |size| bits rounded up to a whole 64-bit word, at the end of
+ * the struct (a flexible array member): the owner gives a window
+ * tern_replay_bytes(size) bytes, 24 for the default of 64, so a connection pays
+ * only for the width it configured.
  */
 #ifndef TERN_RECORD_REPLAY_H
 #define TERN_RECORD_REPLAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tern/tern.h"
 
 #define TERN_REPLAY_MIN 32      /* RFC 6347 §4.1.2.6: "A minimum window size of 32 MUST be supported" */
 #define TERN_REPLAY_DEFAULT 64  /* "a window size of 64 is preferred and SHOULD be employed as the default" */
-#define TERN_REPLAY_MAX 1024    /* our cap: keeps the struct at 144 bytes */
+#define TERN_REPLAY_MAX 1024    /* our cap: at most 144 bytes per window */
 
 #define TERN_REPLAY_WORD_BITS 64
 #define TERN_REPLAY_WORDS (TERN_REPLAY_MAX / TERN_REPLAY_WORD_BITS)
@@ -35,11 +38,24 @@ typedef struct tern_replay {
     uint64_t top;   /* highest sequence number accepted (0 before any) */
     uint16_t size;  /* window width in sequence numbers */
     uint16_t nbits; /* ring length: |size| rounded up to a whole word */
-    uint64_t ring[TERN_REPLAY_WORDS]; /* bit (seq % nbits) set: seq accepted */
+    uint64_t ring[]; /* nbits / 64 words; bit (seq % nbits) set: seq accepted */
 } tern_replay;
 
+/* Storage for a window of any size, where the caller does not allocate (tests):
+ * TERN_REPLAY_STORAGE(ws); then &ws.w is a tern_replay of up to TERN_REPLAY_MAX. */
+#define TERN_REPLAY_STORAGE(name)                                                                  \
+    union {                                                                                        \
+        tern_replay w;                                                                             \
+        uint64_t raw[(sizeof(tern_replay) + 7) / 8 + TERN_REPLAY_WORDS];                           \
+    } name
+
+/* Bytes a window of |size| sequence numbers takes (0 means TERN_REPLAY_DEFAULT), or
+ * 0 when |size| is out of range. */
+size_t tern_replay_bytes(unsigned size);
+
 /* Start an empty window of |size| sequence numbers (TERN_REPLAY_MIN to
- * TERN_REPLAY_MAX; 0 means TERN_REPLAY_DEFAULT). As RFC 9147 §4.5.1 asks, the
+ * TERN_REPLAY_MAX; 0 means TERN_REPLAY_DEFAULT) in |w|, which has at least
+ * tern_replay_bytes(size) bytes. As RFC 9147 §4.5.1 asks, the
  * counter starts at zero: every number, 0 included, is new.
  * Errors: TERN_ERR_ARG (size out of range; |w| is then left untouched). */
 TERN_MUST_USE tern_err tern_replay_init(tern_replay *w, unsigned size);

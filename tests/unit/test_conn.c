@@ -270,6 +270,110 @@ TEST(client_without_trust_refuses)
     pair_free(&p);
 }
 
+/* Hand |d| to |c|; a failure shows in the connection's state. */
+static void deliver(tern_conn *c, uint64_t now, uint8_t *d, size_t n)
+{
+    tern_err err = tern_conn_recv(c, now, d, n);
+    (void)err;
+}
+
+/* Like pump(), but every datagram the server sends once it is established (its
+ * last flight) is lost. */
+static void pump_losing_server_final(pair *p, int rounds)
+{
+    uint8_t buf[16384];
+    size_t n;
+    for (int r = 0; r < rounds; r++) {
+        bool moved = false;
+        while (p->client && tern_conn_send(p->client, p->now, buf, sizeof buf, &n) == TERN_OK) {
+            moved = true;
+            if (p->server != NULL) {
+                deliver(p->server, p->now, buf, n);
+                continue;
+            }
+            uint8_t reply[1500];
+            size_t rn;
+            tern_err err;
+            tern_hello_result res =
+                tern_server_hello(p->scfg, p->now, client_addr, sizeof client_addr, buf, n, reply,
+                                  sizeof reply, &rn, &err);
+            if (res == TERN_HELLO_REPLY)
+                deliver(p->client, p->now, reply, rn);
+            if (res == TERN_HELLO_ACCEPT)
+                p->server = tern_conn_accept(p->scfg, p->now, client_addr, sizeof client_addr, buf,
+                                             n, &err);
+        }
+        while (p->server && tern_conn_send(p->server, p->now, buf, sizeof buf, &n) == TERN_OK) {
+            moved = true;
+            if (tern_conn_state(p->server) != TERN_STATE_ESTABLISHED)
+                deliver(p->client, p->now, buf, n);
+        }
+        if (!moved)
+            break;
+        p->now += 10;
+    }
+}
+
+/* The client's timer fires: it sends its last flight again. True when the server
+ * answered (and the answer completed the client's handshake). */
+static bool client_retransmits(pair *p)
+{
+    p->now = tern_conn_deadline(p->client);
+    if (tern_conn_tick(p->client, p->now) != TERN_OK)
+        return false;
+    uint8_t buf[16384];
+    size_t n;
+    while (tern_conn_send(p->client, p->now, buf, sizeof buf, &n) == TERN_OK)
+        deliver(p->server, p->now, buf, n);
+    bool answered = false;
+    while (tern_conn_send(p->server, p->now, buf, sizeof buf, &n) == TERN_OK) {
+        answered = true;
+        deliver(p->client, p->now, buf, n);
+    }
+    return answered && tern_conn_state(p->client) == TERN_STATE_ESTABLISHED;
+}
+
+TEST(server_keeps_last_flight_for_a_bounded_time)
+{
+    /* RFC 6347 §4.2.4: the server answers a retransmission of the client's last
+     * flight with its own, for 2 MSL (tern_conn_deadline says until when). */
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    CHECK(p.scfg && p.ccfg);
+    p.client = tern_conn_new_client(p.ccfg);
+    CHECK_OK(tern_conn_set_hostname(p.client, "localhost"));
+    CHECK_OK(tern_conn_start(p.client, p.now));
+    pump_losing_server_final(&p, 20);
+    CHECK(p.server != NULL && tern_conn_state(p.server) == TERN_STATE_ESTABLISHED);
+    CHECK_EQ(tern_conn_state(p.client), TERN_STATE_HANDSHAKE);
+    uint64_t until = tern_conn_deadline(p.server);
+    CHECK(until != UINT64_MAX && until >= p.now + 2 * 120000 - 1000);
+    CHECK(client_retransmits(&p));
+    CHECK(echo_both_ways(&p));
+    /* The client's application data showed it has the flight: released. */
+    CHECK_EQ(tern_conn_deadline(p.server), UINT64_MAX);
+    pair_free(&p);
+
+    /* Past the deadline, tern_conn_tick releases it and a late retransmission
+     * goes unanswered. */
+    pair q = {0};
+    q.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    q.ccfg = client_config("root-ca.pem");
+    CHECK(q.scfg && q.ccfg);
+    q.client = tern_conn_new_client(q.ccfg);
+    CHECK_OK(tern_conn_start(q.client, q.now));
+    pump_losing_server_final(&q, 20);
+    CHECK(q.server != NULL && tern_conn_state(q.server) == TERN_STATE_ESTABLISHED);
+    until = tern_conn_deadline(q.server);
+    CHECK_OK(tern_conn_tick(q.server, until - 1));
+    CHECK_EQ(tern_conn_deadline(q.server), until); /* early: nothing happens */
+    CHECK_OK(tern_conn_tick(q.server, until));
+    CHECK_EQ(tern_conn_deadline(q.server), UINT64_MAX);
+    CHECK(!client_retransmits(&q));
+    pair_free(&q);
+}
+
 TEST(cancel_during_handshake_ends_both_sides)
 {
     pair p = {0};

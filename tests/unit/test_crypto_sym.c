@@ -124,6 +124,76 @@ TEST(aead_lengths_and_unknown_alg)
 
 static const tern_hash_alg all_hashes[] = {TERN_HASH_SHA256, TERN_HASH_SHA384};
 
+/* The DTLS 1.2 record entry points against the general path: the same bytes for
+ * the same nonce (RFC 5288 §3, RFC 7905 §2), in place, across a nonce_explicit
+ * that jumps, a general call in between, and a forged record; CCM declines. */
+TEST(aead_record12_matches_general_path)
+{
+    uint8_t key[32], iv[12], aad[13], frag[8 + 200 + 16], ref[8 + 200 + 16], only[8 + 200 + 16];
+    uint8_t nonce[12];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)(i * 3);
+    for (size_t i = 0; i < sizeof iv; i++)
+        iv[i] = (uint8_t)(0xc0 + i);
+    static const tern_aead_alg algs[] = {TERN_AEAD_AES_128_GCM, TERN_AEAD_AES_256_GCM,
+                                         TERN_AEAD_CHACHA20_POLY1305};
+    static const uint64_t seqs[] = {0, 1, 2, 7, 8, 0x1234567890ull};
+    for (size_t k = 0; k < sizeof algs / sizeof algs[0]; k++) {
+        bool gcm = algs[k] != TERN_AEAD_CHACHA20_POLY1305;
+        size_t prefix = gcm ? 8 : 0;
+        tern_aead *s, *o, *s12; /* |s12| only ever seals records */
+        CHECK_OK(tern_aead_new(algs[k], key, &s));
+        CHECK_OK(tern_aead_new(algs[k], key, &o));
+        CHECK_OK(tern_aead_new(algs[k], key, &s12));
+        for (size_t r = 0; r < sizeof seqs / sizeof seqs[0]; r++) {
+            size_t len = 37 * r % 200;
+            uint64_t seq = (uint64_t)1 << 48 | seqs[r]; /* epoch 1 */
+            for (int i = 0; i < 8; i++)
+                aad[i] = (uint8_t)(seq >> (56 - 8 * i));
+            aad[8] = 23, aad[9] = 0xfe, aad[10] = 0xfd;
+            aad[11] = (uint8_t)(len >> 8), aad[12] = (uint8_t)len;
+            memcpy(frag, aad, 8); /* nonce_explicit = epoch||seq (GCM) */
+            for (size_t i = 0; i < len; i++)
+                frag[prefix + i] = (uint8_t)(i + r);
+            memcpy(ref, frag, sizeof ref);
+            memcpy(only, frag, sizeof only);
+            memcpy(nonce, iv, 12);
+            if (gcm)
+                memcpy(nonce + 4, frag, 8);
+            else
+                for (int i = 0; i < 8; i++)
+                    nonce[4 + i] ^= aad[i];
+            CHECK_OK(tern_aead_seal(s, nonce, aad, sizeof aad, ref + prefix, len, ref + prefix));
+            CHECK_OK(tern_aead_seal12(s, iv, aad, frag, len));
+            CHECK_MEM(frag, ref, prefix + len + 16);
+            CHECK_OK(tern_aead_seal12(s12, iv, aad, only, len));
+            CHECK_MEM(only, ref, prefix + len + 16);
+            size_t ptlen = 0;
+            if (r == 3) { /* forged: refused, and the next record still opens */
+                frag[prefix + len] ^= 1;
+                CHECK_ERR(tern_aead_open12(o, iv, aad, frag, prefix + len + 16, &ptlen),
+                          TERN_ERR_BAD_MAC);
+                memcpy(frag, ref, sizeof ref);
+            }
+            CHECK_OK(tern_aead_open12(o, iv, aad, frag, prefix + len + 16, &ptlen));
+            CHECK_EQ(ptlen, len);
+            for (size_t i = 0; i < len; i++)
+                CHECK_EQ(frag[prefix + i], (uint8_t)(i + r));
+        }
+        size_t ptlen;
+        CHECK_ERR(tern_aead_open12(o, iv, aad, frag, prefix + 15, &ptlen), TERN_ERR_BAD_MAC);
+        tern_aead_free(s);
+        tern_aead_free(o);
+        tern_aead_free(s12);
+    }
+    tern_aead *ccm;
+    CHECK_OK(tern_aead_new(TERN_AEAD_AES_128_CCM, key, &ccm));
+    size_t ptlen;
+    CHECK_ERR(tern_aead_seal12(ccm, iv, aad, frag, 10), TERN_ERR_UNSUPPORTED);
+    CHECK_ERR(tern_aead_open12(ccm, iv, aad, frag, 34, &ptlen), TERN_ERR_UNSUPPORTED);
+    tern_aead_free(ccm);
+}
+
 TEST(hash_lengths_and_unknown_alg)
 {
     CHECK_EQ(tern_hash_len(TERN_HASH_SHA256), 32);

@@ -805,7 +805,7 @@ TEST(receive_length_caps)
     const tern_replay *win = NULL;
     for (int i = 0; i < TERN_REC_EPOCH_SLOTS; i++)
         if (rx.slot[i].rd_on && rx.slot[i].epoch == 1)
-            win = &rx.slot[i].window;
+            win = rx.slot[i].window;
     CHECK(win != NULL);
     CHECK(tern_replay_check(win, 3));
     pair_clear(&tx, &rx);
