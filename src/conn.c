@@ -424,7 +424,7 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
         tern_hs_hdr h;
         const uint8_t *frag;
         if (tern_hs_hdr_parse(&r, &h, &frag) != TERN_OK) {
-            c->stats.dropped_malformed++; /* rest of the record is unreadable */
+            c->stats.dropped_by[TERN_DROP_HS_MALFORMED]++; /* rest of the record is unreadable */
             break;
         }
         if (c->reasm == NULL && h.msg_seq >= c->peer_next_seq) {
@@ -445,10 +445,10 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
         else if (res == TERN_REASM_OLD)
             repeat = true;
         else if (res != TERN_REASM_STORED)
-            c->stats.dropped_other++;
+            c->stats.dropped_by[TERN_DROP_HS_REASSEMBLY]++;
     }
     if (repeat)
-        c->stats.dropped_replay++; /* counted with the record layer's duplicates */
+        c->stats.dropped_by[TERN_DROP_REPLAY]++; /* with the record layer's duplicates */
     tern_hs_msg_in m;
     while (c->hs != NULL && tern_reasm_pop(c->reasm, &m) == TERN_OK) {
         /* A message of the peer's next flight: ours arrived (RFC 6347 §4.2.4). */
@@ -465,13 +465,13 @@ static tern_err on_handshake(tern_conn *c, uint64_t now, const tern_rec_in *in)
 static tern_err on_alert(tern_conn *c, const tern_rec_in *in)
 {
     if (in->len != 2) {
-        c->stats.dropped_malformed++;
+        c->stats.dropped_by[TERN_DROP_UNEXPECTED]++;
         return TERN_OK;
     }
     uint8_t level = in->data[0], desc = in->data[1];
     /* After the handshake, an alert in epoch 0 is unauthenticated: ignore it. */
     if (in->epoch == 0 && c->state != TERN_STATE_HANDSHAKE) {
-        c->stats.dropped_other++;
+        c->stats.dropped_by[TERN_DROP_UNEXPECTED]++;
         return TERN_OK;
     }
     if (desc == TERN_ALERT_CLOSE_NOTIFY) {
@@ -514,24 +514,24 @@ static tern_err on_record(tern_conn *c, uint64_t now, const tern_rec_in *in)
         /* RFC 5246 §7.1: a single byte of value 1. The epoch switch itself is seen
          * in the epoch of the Finished that follows. */
         if (in->len != 1 || in->data[0] != 1)
-            c->stats.dropped_malformed++;
+            c->stats.dropped_by[TERN_DROP_UNEXPECTED]++;
         return TERN_OK;
     case TERN_CT_ALERT:
         return on_alert(c, in);
     case TERN_CT_APPLICATION_DATA:
         if (in->epoch == 0 || c->peer_closed) {
-            c->stats.dropped_other++;
+            c->stats.dropped_by[TERN_DROP_UNEXPECTED]++;
             return TERN_OK;
         }
         if (rq_push(&c->app_in, in->data, in->len, in->epoch) != TERN_OK)
-            c->stats.dropped_other++; /* the reader is behind: counted, not stored */
+            c->stats.dropped_by[TERN_DROP_APP_FULL]++; /* the reader is behind */
         /* The peer sends application data only once it has our last flight (it
          * completed its handshake): nothing is left to answer. */
         if (c->hs == NULL && c->flight != NULL)
             release_flight(c);
         return TERN_OK;
     default:
-        c->stats.dropped_other++;
+        c->stats.dropped_by[TERN_DROP_UNEXPECTED]++;
         return TERN_OK;
     }
 }
@@ -570,7 +570,7 @@ static tern_err recv_datagram(tern_conn *c, uint64_t now, uint8_t *dgram, size_t
         case TERN_REC_FUTURE:
             /* RFC 6347 §4.1: keep it until the epoch's keys are in (bounded). */
             if (rq_push(&c->early, in.data, in.len, in.epoch) != TERN_OK)
-                c->stats.dropped_other++;
+                c->stats.dropped_by[TERN_DROP_EARLY_FULL]++;
             break;
         case TERN_REC_RECORD: {
             uint64_t newest = c->rec.rd_newest;
@@ -844,13 +844,43 @@ void tern_conn_stats(const tern_conn *c, tern_stats *out)
     const tern_rec_stats *rs = tern_rec_stats_of(&c->rec);
     *out = c->stats;
     out->records_out = rs->sent;
-    out->dropped_bad_mac = rs->dropped[TERN_REC_DROP_BAD_MAC];
-    out->dropped_replay += rs->dropped[TERN_REC_DROP_REPLAY];
-    out->dropped_epoch = rs->dropped[TERN_REC_DROP_EPOCH];
-    out->dropped_malformed += rs->dropped[TERN_REC_DROP_BAD_HEADER] +
-                              rs->dropped[TERN_REC_DROP_BAD_LENGTH] +
-                              rs->dropped[TERN_REC_DROP_BAD_VERSION];
-    out->dropped_other += rs->dropped[TERN_REC_DROP_UNSUPPORTED] + rs->dropped[TERN_REC_DROP_CRYPTO];
-    out->dropped = out->dropped_bad_mac + out->dropped_replay + out->dropped_epoch +
-                   out->dropped_malformed + out->dropped_other;
+    /* The record layer's reasons are the first TERN_REC_DROP_COUNT of ours. */
+    for (size_t i = 0; i < TERN_REC_DROP_COUNT; i++)
+        out->dropped_by[i] += rs->dropped[i];
+    const uint64_t *d = out->dropped_by;
+    out->dropped = 0;
+    for (size_t i = 0; i < TERN_DROP_COUNT; i++)
+        out->dropped += d[i];
+    out->dropped_bad_mac = d[TERN_DROP_BAD_MAC];
+    out->dropped_replay = d[TERN_DROP_REPLAY];
+    out->dropped_epoch = d[TERN_DROP_EPOCH];
+    out->dropped_malformed = d[TERN_DROP_BAD_HEADER] + d[TERN_DROP_BAD_LENGTH] +
+                             d[TERN_DROP_BAD_VERSION] + d[TERN_DROP_HS_MALFORMED];
+    out->dropped_other = out->dropped - out->dropped_bad_mac - out->dropped_replay -
+                         out->dropped_epoch - out->dropped_malformed;
 }
+
+/* see tern.h */
+const char *tern_drop_name(int reason)
+{
+    static const char *const names[] = {
+#define TERN_X_NAME(name, text) text,
+        TERN_DROP_LIST(TERN_X_NAME)
+#undef TERN_X_NAME
+    };
+    if (reason < 0 || reason >= TERN_DROP_COUNT)
+        return "unknown";
+    return names[reason];
+}
+
+/* The two lists must agree where they overlap. */
+_Static_assert((int)TERN_REC_DROP_BAD_HEADER == (int)TERN_DROP_BAD_HEADER &&
+                   (int)TERN_REC_DROP_BAD_LENGTH == (int)TERN_DROP_BAD_LENGTH &&
+                   (int)TERN_REC_DROP_BAD_VERSION == (int)TERN_DROP_BAD_VERSION &&
+                   (int)TERN_REC_DROP_BAD_MAC == (int)TERN_DROP_BAD_MAC &&
+                   (int)TERN_REC_DROP_REPLAY == (int)TERN_DROP_REPLAY &&
+                   (int)TERN_REC_DROP_EPOCH == (int)TERN_DROP_EPOCH &&
+                   (int)TERN_REC_DROP_UNSUPPORTED == (int)TERN_DROP_UNSUPPORTED &&
+                   (int)TERN_REC_DROP_CRYPTO == (int)TERN_DROP_CRYPTO &&
+                   (int)TERN_REC_DROP_COUNT == (int)TERN_DROP_HS_MALFORMED,
+               "record drop reasons lead tern_drop_reason, in order");

@@ -303,19 +303,36 @@ void cli_print_stats(const char *prefix, const tern_conn *c, const cli_dgram_sta
     tern_stats st;
     size_t certlen = 0;
     const uint8_t *cert;
+    char drops[512] = "";
+    size_t at = 0;
 
     tern_conn_stats(c, &st);
     cert = tern_conn_peer_certificate(c, &certlen);
+    /* Every reason that dropped something, by name ("bad_mac 2 replay 1"). */
+    for (int i = 0; i < TERN_DROP_COUNT && at < sizeof drops; i++) {
+        if (st.dropped_by[i] == 0)
+            continue;
+        int n = snprintf(drops + at, sizeof drops - at, "%s%s %llu", at ? " " : "",
+                         tern_drop_name(i), (unsigned long long)st.dropped_by[i]);
+        if (n > 0)
+            at += (size_t)n;
+    }
     fprintf(stderr,
             "%sstats: datagrams in %llu out %llu, records in %llu out %llu, "
-            "largest datagram in %zu out %zu, dropped %llu (bad_mac %llu replay %llu "
-            "epoch %llu malformed %llu other %llu), retransmits %llu, handshake %llu ms, "
-            "peer certificate %s\n",
+            "largest datagram in %zu out %zu, dropped %llu (%s), retransmits %llu "
+            "(timer %llu), handshake %llu ms, peer certificate %s\n",
             prefix, (unsigned long long)st.datagrams_in, (unsigned long long)st.datagrams_out,
             (unsigned long long)st.records_in, (unsigned long long)st.records_out,
             ds->largest_in, ds->largest_out, (unsigned long long)st.dropped,
-            (unsigned long long)st.dropped_bad_mac, (unsigned long long)st.dropped_replay,
-            (unsigned long long)st.dropped_epoch, (unsigned long long)st.dropped_malformed,
-            (unsigned long long)st.dropped_other, (unsigned long long)st.retransmits,
-            (unsigned long long)st.handshake_ms, cert != NULL ? "received" : "none");
+            at ? drops : "none", (unsigned long long)st.retransmits,
+            (unsigned long long)st.timeouts, (unsigned long long)st.handshake_ms,
+            cert != NULL ? "received" : "none");
+    tern_err err;
+    tern_alert alert;
+    bool from_peer;
+    tern_conn_error(c, &err, &alert, &from_peer);
+    if (err != TERN_OK)
+        fprintf(stderr, "%sended: %s (%s), alert %s %s\n", prefix, tern_err_name(err),
+                tern_strerror(err), tern_alert_name(alert),
+                alert == TERN_ALERT_NONE ? "" : from_peer ? "from the peer" : "sent");
 }

@@ -345,13 +345,47 @@ TERN_API void tern_conn_error(const tern_conn *c, tern_err *err, tern_alert *ale
                               bool *alert_from_peer);
 
 /* Counters: records and datagrams in and out, drops by reason, retransmissions. */
+/* Why a received record (or handshake fragment) was dropped, one counter each in
+ * tern_stats.dropped_by. Invalid records are dropped silently, as RFC 6347
+ * §4.1.2.7 asks; these counters are how a caller sees them. */
+#define TERN_DROP_LIST(X)                                                                  \
+    X(TERN_DROP_BAD_HEADER, "bad_header")       /* record header unreadable; the rest \
+                                                   of the datagram went with it */     \
+    X(TERN_DROP_BAD_LENGTH, "bad_length")       /* over the length caps */             \
+    X(TERN_DROP_BAD_VERSION, "bad_version")     /* record version not accepted */      \
+    X(TERN_DROP_BAD_MAC, "bad_mac")             /* failed authentication */            \
+    X(TERN_DROP_REPLAY, "replay")               /* a record seen before */             \
+    X(TERN_DROP_EPOCH, "epoch")                 /* unknown, retired or far epoch */    \
+    X(TERN_DROP_UNSUPPORTED, "unsupported")     /* DTLS 1.3 or CID header, heartbeat */ \
+    X(TERN_DROP_CRYPTO, "crypto")               /* the crypto backend failed */        \
+    X(TERN_DROP_HS_MALFORMED, "hs_malformed")   /* handshake fragment unreadable */    \
+    X(TERN_DROP_HS_REASSEMBLY, "hs_reassembly") /* fragment too far ahead, not \
+                                                   matching, or over the memory cap */ \
+    X(TERN_DROP_EARLY_FULL, "early_full")       /* next-epoch record, buffer full */   \
+    X(TERN_DROP_APP_FULL, "app_full")           /* application data, read queue full */ \
+    X(TERN_DROP_UNEXPECTED, "unexpected")       /* not allowed now: application data \
+                                                   in epoch 0 or after close_notify, an \
+                                                   unauthenticated alert, a bad CCS */
+
+typedef enum tern_drop_reason {
+#define TERN_X_DROP(name, text) name,
+    TERN_DROP_LIST(TERN_X_DROP)
+#undef TERN_X_DROP
+    TERN_DROP_COUNT
+} tern_drop_reason;
+
+/* The short name of |reason| ("bad_mac"), static; "unknown" when out of range. */
+TERN_API const char *tern_drop_name(int reason);
+
 typedef struct tern_stats {
     uint64_t datagrams_in, datagrams_out;
     uint64_t records_in, records_out;
+    uint64_t dropped_by[TERN_DROP_COUNT]; /* by tern_drop_reason */
     uint64_t dropped;            /* invalid records, all reasons */
     uint64_t dropped_bad_mac, dropped_replay, dropped_epoch, dropped_malformed, dropped_other;
-                                 /* replay: a record seen before (the network repeated
-                                    or delayed a datagram) */
+                                 /* sums of dropped_by: malformed is bad_header,
+                                    bad_length, bad_version and hs_malformed; other is
+                                    everything else */
     uint64_t retransmits;        /* flights sent again: on our timer, or answering the
                                     peer's retransmission */
     uint64_t handshake_ms;       /* start to completion, 0 while in progress */

@@ -416,3 +416,37 @@ TEST(timers_zero_keeps_value)
     CHECK_EQ(cfg->handshake_timeout_ms, 5000);
     tern_config_free(cfg);
 }
+
+TEST(drops_counted_by_reason)
+{
+    pair p = {0};
+    p.scfg = server_config("leaf-ecdsa-chain.pem", "leaf-ecdsa.key");
+    p.ccfg = client_config("root-ca.pem");
+    CHECK(handshake(&p, "localhost"));
+    static const uint8_t msg[] = "counted";
+    uint8_t d[1500], copy[1500];
+    size_t n;
+    CHECK_OK(tern_conn_write(p.client, msg, sizeof msg));
+    CHECK_OK(tern_conn_send(p.client, p.now, d, sizeof d, &n));
+    memcpy(copy, d, n);
+    copy[n - 1] ^= 0x80; /* the tag */
+    CHECK_OK(tern_conn_recv(p.server, p.now, copy, n));
+    memcpy(copy, d, n);
+    CHECK_OK(tern_conn_recv(p.server, p.now, d, n));
+    CHECK_OK(tern_conn_recv(p.server, p.now, copy, n)); /* the same record again */
+    uint8_t garbage[3] = {0x99, 1, 2};
+    CHECK_OK(tern_conn_recv(p.server, p.now, garbage, sizeof garbage));
+    tern_stats st;
+    tern_conn_stats(p.server, &st);
+    CHECK_EQ(st.dropped_by[TERN_DROP_BAD_MAC], 1);
+    CHECK_EQ(st.dropped_by[TERN_DROP_REPLAY], 1);
+    CHECK_EQ(st.dropped_by[TERN_DROP_BAD_HEADER], 1);
+    CHECK_EQ(st.dropped, 3);
+    CHECK_EQ(st.dropped_bad_mac + st.dropped_replay + st.dropped_malformed, 3);
+    CHECK(strcmp(tern_drop_name(TERN_DROP_BAD_MAC), "bad_mac") == 0);
+    CHECK(strcmp(tern_drop_name(TERN_DROP_COUNT), "unknown") == 0);
+    uint8_t out[64];
+    CHECK_OK(tern_conn_read(p.server, out, sizeof out, &n)); /* the good one, once */
+    CHECK_EQ(tern_conn_read(p.server, out, sizeof out, &n), TERN_ERR_AGAIN);
+    pair_free(&p);
+}
