@@ -61,7 +61,7 @@ tern_hello_result tern_server_hello(const tern_config *cfg, uint64_t now, const 
                                     size_t addrlen, const uint8_t *dgram, size_t len,
                                     uint8_t *reply, size_t cap, size_t *replylen, tern_err *errp)
 {
-    tern_err dummy;
+    tern_err dummy = TERN_OK;
     tern_err *err = errp ? errp : &dummy;
     front_hello fh;
     tern_iov parts[3];
@@ -118,7 +118,7 @@ tern_hello_result tern_server_hello(const tern_config *cfg, uint64_t now, const 
 tern_conn *tern_conn_accept(tern_config *cfg, uint64_t now, const void *addr, size_t addrlen,
                             uint8_t *dgram, size_t len, tern_err *errp)
 {
-    tern_err dummy;
+    tern_err dummy = TERN_OK;
     tern_err *err = errp ? errp : &dummy;
     uint8_t reply[HVR_MAX];
     size_t replylen;

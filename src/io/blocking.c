@@ -242,7 +242,7 @@ void tern_endpoint_stop(tern_endpoint *ep)
 tern_assoc *tern_dial(tern_config *cfg, const char *host, const char *port, const char *servername,
                       tern_err *errp)
 {
-    tern_err dummy;
+    tern_err dummy = TERN_OK;
     tern_err *err = errp != NULL ? errp : &dummy;
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);

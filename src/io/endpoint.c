@@ -809,7 +809,7 @@ tern_assoc *tern_endpoint_ready(tern_endpoint *ep)
 tern_assoc *tern_endpoint_connect(tern_endpoint *ep, const struct sockaddr *addr, socklen_t addrlen,
                                   const char *servername, tern_err *errp)
 {
-    tern_err dummy;
+    tern_err dummy = TERN_OK;
     tern_err *err = errp != NULL ? errp : &dummy;
     struct sockaddr_storage to;
     socklen_t tolen;
