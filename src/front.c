@@ -8,8 +8,14 @@
  * connection. The reply is built to be no larger than the datagram that caused it,
  * so the front door cannot be used to amplify traffic.
  *
- * The front door reads the first record of the datagram only, and only an
- * unfragmented ClientHello in it; a fragmented first ClientHello is dropped.
+ * The front door reads the first record of the datagram only. A ClientHello too
+ * large for one datagram comes in fragments: the cookie binds only fields at the
+ * start of the body (RFC 6347 §4.2.1: version, random, session_id, cipher_suites,
+ * compression_method), so the first fragment is enough to mint or verify a cookie
+ * without keeping anything. Once its cookie verifies, tern_conn_accept() creates
+ * the connection from that first fragment and the connection's reassembly (bounded
+ * by the config's max_handshake_msg) takes the rest: nothing is buffered for a peer
+ * before its cookie is proven.
  */
 #include <string.h>
 
@@ -20,10 +26,37 @@
 #define HVR_MAX (TERN_DTLS12_HDR_LEN + TERN_HS_HDR_LEN + 3 + TERN_COOKIE_LEN)
 
 typedef struct front_hello {
-    tern_hdr12 rec;      /* the record that carried it */
+    tern_hdr12 rec;        /* the record that carried it */
     tern_hs_hdr hs;
-    tern_client_hello ch;
+    uint16_t version;
+    const uint8_t *cookie;
+    size_t cookie_len;
+    tern_iov parts[2];     /* what the cookie binds, see front_prefix() */
 } front_hello;
+
+/* Read the start of a ClientHello body, up to its compression methods: what a
+ * cookie binds, as parts[0] (version, random, session_id with its length) and
+ * parts[1] (cipher_suites and compression_methods with their lengths), and the
+ * cookie between them. Errors: TERN_ERR_DECODE (malformed, or cut before the end of
+ * compression_methods). */
+static tern_err front_prefix(const uint8_t *body, size_t len, front_hello *fh)
+{
+    tern_rd r = tern_rd_init(body, len), sid, cookie, suites, comp;
+    if (!tern_rd_u16(&r, &fh->version) || !tern_rd_skip(&r, TERN_RANDOM_LEN) ||
+        !tern_rd_vec8(&r, &sid) || tern_rd_left(&sid) > TERN_SESSION_ID_MAX)
+        return TERN_ERR_DECODE;
+    fh->parts[0] = (tern_iov){body, (size_t)(r.p - body)};
+    if (!tern_rd_vec8(&r, &cookie))
+        return TERN_ERR_DECODE;
+    fh->cookie = cookie.p;
+    fh->cookie_len = tern_rd_left(&cookie);
+    const uint8_t *at = r.p;
+    if (!tern_rd_vec16(&r, &suites) || tern_rd_left(&suites) < 2 ||
+        tern_rd_left(&suites) % 2 != 0 || !tern_rd_vec8(&r, &comp) || tern_rd_done(&comp))
+        return TERN_ERR_DECODE;
+    fh->parts[1] = (tern_iov){at, (size_t)(r.p - at)};
+    return TERN_OK;
+}
 
 static tern_err front_parse(const uint8_t *dgram, size_t len, front_hello *fh)
 {
@@ -38,22 +71,20 @@ static tern_err front_parse(const uint8_t *dgram, size_t len, front_hello *fh)
         return TERN_ERR_DECODE;
     if (fh->hs.type != TERN_HS_CLIENT_HELLO)
         return TERN_ERR_UNEXPECTED;
-    if (fh->hs.frag_off != 0 || fh->hs.frag_len != fh->hs.length)
-        return TERN_ERR_UNSUPPORTED; /* fragmented: needs state we do not keep */
-    tern_err err = tern_client_hello_parse(body, fh->hs.length, &fh->ch);
+    if (fh->hs.frag_off != 0)
+        return TERN_ERR_UNSUPPORTED; /* a later fragment: only a connection takes it */
+    tern_err err = front_prefix(body, fh->hs.frag_len, fh);
+    if (err == TERN_OK && fh->hs.frag_len == fh->hs.length) {
+        /* Whole: check all of it before answering. */
+        tern_client_hello ch;
+        err = tern_client_hello_parse(body, fh->hs.length, &ch);
+    }
     if (err != TERN_OK)
         return err;
     /* DTLS versions count down (0xfeff is 1.0, 0xfefd 1.2): anything numerically
      * above 1.0 is not DTLS. A 1.0-only client is refused by the state machine,
      * with a protocol_version alert. */
-    return fh->ch.version > TERN_DTLS_1_0 ? TERN_ERR_VERSION : TERN_OK;
-}
-
-/* The ClientHello fields a cookie binds: RFC 6347 §4.2.1 lists what a client must
- * repeat (version, random, session_id, cipher_suites, compression_method). */
-static tern_err front_cookie_parts(const front_hello *fh, tern_iov parts[3])
-{
-    return tern_client_hello_cookie_ranges(&fh->ch, parts);
+    return fh->version > TERN_DTLS_1_0 ? TERN_ERR_VERSION : TERN_OK;
 }
 
 /* see tern.h */
@@ -64,16 +95,16 @@ tern_hello_result tern_server_hello(const tern_config *cfg, uint64_t now, const 
     tern_err dummy = TERN_OK;
     tern_err *err = errp ? errp : &dummy;
     front_hello fh;
-    tern_iov parts[3];
     *replylen = 0;
     *err = front_parse(dgram, len, &fh);
-    if (*err == TERN_OK)
-        *err = front_cookie_parts(&fh, parts);
+    if (*err == TERN_OK && fh.hs.length > cfg->max_handshake_msg)
+        *err = TERN_ERR_TOO_BIG; /* reassembly would refuse it: refuse it here */
     if (*err != TERN_OK)
         return TERN_HELLO_DROP;
-    if (fh.ch.cookie_len > 0) {
-        *err = tern_cookie_verify(&cfg->cookie, now, addr, addrlen, parts, 2, fh.ch.cookie,
-                                  fh.ch.cookie_len);
+    const tern_iov *parts = fh.parts;
+    if (fh.cookie_len > 0) {
+        *err = tern_cookie_verify(&cfg->cookie, now, addr, addrlen, parts, 2, fh.cookie,
+                                  fh.cookie_len);
         if (*err == TERN_OK)
             return TERN_HELLO_ACCEPT;
         if (*err != TERN_ERR_BAD_COOKIE && *err != TERN_ERR_COOKIE_EXPIRED)
@@ -149,9 +180,11 @@ tern_conn *tern_conn_accept(tern_config *cfg, uint64_t now, const void *addr, si
     }
     if (*err == TERN_OK)
         *err = tern_conn_recv(c, now, dgram, len);
-    if (*err == TERN_OK && c->state == TERN_STATE_HANDSHAKE &&
+    /* An unfragmented ClientHello must have been taken; a fragmented one waits for
+     * its other fragments in the connection's reassembly. */
+    if (*err == TERN_OK && fh.hs.frag_len == fh.hs.length && c->state == TERN_STATE_HANDSHAKE &&
         c->hs != NULL && c->hs->state == S12_EXPECT_CLIENT_HELLO)
-        *err = TERN_ERR_DECODE; /* the ClientHello did not get through */
+        *err = TERN_ERR_DECODE;
     if (*err != TERN_OK && c->state != TERN_STATE_FAILED) {
         tern_conn_free(c);
         return NULL;
