@@ -16,78 +16,10 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "record_model.h"
 #include "record/record.h"
 
-#define HDR TERN_DTLS12_HDR_LEN
 
-/* What record.h says happens to the record starting at |p| with |left| bytes to the
- * end of the datagram, for a tern_rec reading epoch 0 only (newest read epoch 0). */
-typedef struct expect {
-    size_t span; /* datagram bytes this result covers */
-    tern_rec_kind kind;
-    tern_rec_drop reason; /* DROPPED */
-    uint8_t type;
-    uint16_t epoch, length;
-    uint64_t seq;
-} expect;
-
-static void model(const uint8_t *p, size_t left, expect *e)
-{
-    memset(e, 0, sizeof *e);
-    e->span = left; /* until a header parses, a drop takes the rest */
-    e->kind = TERN_REC_DROPPED;
-    switch (p[0]) {
-    case TERN_CT_CHANGE_CIPHER_SPEC:
-    case TERN_CT_ALERT:
-    case TERN_CT_HANDSHAKE:
-    case TERN_CT_APPLICATION_DATA:
-    case TERN_CT_HEARTBEAT:
-    case TERN_CT_ACK:
-        break;
-    case TERN_CT_TLS12_CID:
-        e->reason = TERN_REC_DROP_UNSUPPORTED;
-        return;
-    default:
-        /* a DTLS 1.3 unified header, or nothing we know */
-        e->reason = (p[0] & TERN_DTLS13_UNIFIED_MASK) == TERN_DTLS13_UNIFIED_BITS
-                        ? TERN_REC_DROP_UNSUPPORTED
-                        : TERN_REC_DROP_BAD_HEADER;
-        return;
-    }
-    e->reason = TERN_REC_DROP_BAD_HEADER;
-    if (left < HDR)
-        return;
-    uint16_t version = (uint16_t)(p[1] << 8 | p[2]);
-    e->type = p[0];
-    e->epoch = (uint16_t)(p[3] << 8 | p[4]);
-    e->seq = 0;
-    for (int i = 5; i < 11; i++)
-        e->seq = e->seq << 8 | p[i];
-    e->length = (uint16_t)(p[11] << 8 | p[12]);
-    if ((size_t)e->length > left - HDR)
-        return;
-    e->span = HDR + (size_t)e->length;
-
-    if (e->type == TERN_CT_HEARTBEAT || e->type == TERN_CT_ACK) {
-        e->reason = TERN_REC_DROP_UNSUPPORTED;
-    } else if (e->epoch > TERN_REC_FUTURE_SPAN) {
-        e->reason = TERN_REC_DROP_EPOCH; /* never keyed, too far ahead */
-    } else if (e->epoch > 0) {
-        if (version != TERN_DTLS12_VERSION)
-            e->reason = TERN_REC_DROP_BAD_VERSION;
-        else if (e->length > TERN_DTLS12_MAX_CIPHERTEXT)
-            e->reason = TERN_REC_DROP_BAD_LENGTH;
-        else
-            e->kind = TERN_REC_FUTURE;
-    } else {
-        if (version != TERN_DTLS10_VERSION && version != TERN_DTLS12_VERSION)
-            e->reason = TERN_REC_DROP_BAD_VERSION;
-        else if (e->length > TERN_DTLS_MAX_PLAINTEXT)
-            e->reason = TERN_REC_DROP_BAD_LENGTH;
-        else
-            e->kind = TERN_REC_RECORD;
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -117,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(in.data >= buf && in.len <= size && (size_t)(in.data - buf) <= size - in.len);
 
         expect e;
-        model(data + off, size - off, &e);
+        model(data + off, size - off, 0, 0, &e);
         CHECK(kind == e.kind);
         const uint8_t *start = buf + off;
         switch (kind) {
