@@ -26,37 +26,10 @@
 #define HVR_MAX (TERN_DTLS12_HDR_LEN + TERN_HS_HDR_LEN + 3 + TERN_COOKIE_LEN)
 
 typedef struct front_hello {
-    tern_hdr12 rec;        /* the record that carried it */
+    tern_hdr12 rec;      /* the record that carried it */
     tern_hs_hdr hs;
-    uint16_t version;
-    const uint8_t *cookie;
-    size_t cookie_len;
-    tern_iov parts[2];     /* what the cookie binds, see front_prefix() */
+    tern_client_hello_prefix pre; /* version, cookie and what the cookie binds */
 } front_hello;
-
-/* Read the start of a ClientHello body, up to its compression methods: what a
- * cookie binds, as parts[0] (version, random, session_id with its length) and
- * parts[1] (cipher_suites and compression_methods with their lengths), and the
- * cookie between them. Errors: TERN_ERR_DECODE (malformed, or cut before the end of
- * compression_methods). */
-static tern_err front_prefix(const uint8_t *body, size_t len, front_hello *fh)
-{
-    tern_rd r = tern_rd_init(body, len), sid, cookie, suites, comp;
-    if (!tern_rd_u16(&r, &fh->version) || !tern_rd_skip(&r, TERN_RANDOM_LEN) ||
-        !tern_rd_vec8(&r, &sid) || tern_rd_left(&sid) > TERN_SESSION_ID_MAX)
-        return TERN_ERR_DECODE;
-    fh->parts[0] = (tern_iov){body, (size_t)(r.p - body)};
-    if (!tern_rd_vec8(&r, &cookie))
-        return TERN_ERR_DECODE;
-    fh->cookie = cookie.p;
-    fh->cookie_len = tern_rd_left(&cookie);
-    const uint8_t *at = r.p;
-    if (!tern_rd_vec16(&r, &suites) || tern_rd_left(&suites) < 2 ||
-        tern_rd_left(&suites) % 2 != 0 || !tern_rd_vec8(&r, &comp) || tern_rd_done(&comp))
-        return TERN_ERR_DECODE;
-    fh->parts[1] = (tern_iov){at, (size_t)(r.p - at)};
-    return TERN_OK;
-}
 
 static tern_err front_parse(const uint8_t *dgram, size_t len, front_hello *fh)
 {
@@ -73,7 +46,7 @@ static tern_err front_parse(const uint8_t *dgram, size_t len, front_hello *fh)
         return TERN_ERR_UNEXPECTED;
     if (fh->hs.frag_off != 0)
         return TERN_ERR_UNSUPPORTED; /* a later fragment: only a connection takes it */
-    tern_err err = front_prefix(body, fh->hs.frag_len, fh);
+    tern_err err = tern_client_hello_parse_prefix(body, fh->hs.frag_len, &fh->pre);
     if (err == TERN_OK && fh->hs.frag_len == fh->hs.length) {
         /* Whole: check all of it before answering. */
         tern_client_hello ch;
@@ -84,7 +57,7 @@ static tern_err front_parse(const uint8_t *dgram, size_t len, front_hello *fh)
     /* DTLS versions count down (0xfeff is 1.0, 0xfefd 1.2): anything numerically
      * above 1.0 is not DTLS. A 1.0-only client is refused by the state machine,
      * with a protocol_version alert. */
-    return fh->version > TERN_DTLS_1_0 ? TERN_ERR_VERSION : TERN_OK;
+    return fh->pre.version > TERN_DTLS_1_0 ? TERN_ERR_VERSION : TERN_OK;
 }
 
 /* see tern.h */
@@ -101,10 +74,10 @@ tern_hello_result tern_server_hello(const tern_config *cfg, uint64_t now, const 
         *err = TERN_ERR_TOO_BIG; /* reassembly would refuse it: refuse it here */
     if (*err != TERN_OK)
         return TERN_HELLO_DROP;
-    const tern_iov *parts = fh.parts;
-    if (fh.cookie_len > 0) {
-        *err = tern_cookie_verify(&cfg->cookie, now, addr, addrlen, parts, 2, fh.cookie,
-                                  fh.cookie_len);
+    const tern_iov *parts = fh.pre.parts;
+    if (fh.pre.cookie_len > 0) {
+        *err = tern_cookie_verify(&cfg->cookie, now, addr, addrlen, parts, 2, fh.pre.cookie,
+                                  fh.pre.cookie_len);
         if (*err == TERN_OK)
             return TERN_HELLO_ACCEPT;
         if (*err != TERN_ERR_BAD_COOKIE && *err != TERN_ERR_COOKIE_EXPIRED)

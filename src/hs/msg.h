@@ -188,6 +188,24 @@ TERN_MUST_USE tern_err tern_client_hello_build(tern_wr *w, const tern_client_hel
  * ones. */
 bool tern_client_hello_offers(const tern_client_hello *ch, uint16_t suite);
 
+/* The start of a ClientHello body, up to the end of compression_methods: what a
+ * stateless front door needs, readable from the first fragment of a fragmented
+ * ClientHello. Pointers go into the body. */
+typedef struct tern_client_hello_prefix {
+    uint16_t version;
+    const uint8_t *cookie;
+    size_t cookie_len;
+    tern_iov parts[2]; /* as parts[0] and parts[1] of tern_client_hello_cookie_ranges */
+    size_t len;        /* bytes of the body the prefix takes */
+} tern_client_hello_prefix;
+
+/* Read the prefix of a ClientHello body from its first |len| bytes (the whole body,
+ * or only its first fragment). Errors: TERN_ERR_DECODE (malformed: session_id over
+ * 32, cipher_suites empty or odd, compression_methods empty; or cut before the end
+ * of compression_methods). */
+TERN_MUST_USE tern_err tern_client_hello_parse_prefix(const uint8_t *body, size_t len,
+                                                      tern_client_hello_prefix *out);
+
 /*
  * The bytes a stateless cookie binds: the parsed ClientHello |ch| without its cookie
  * field. parts[0] is version, random and session_id (with its length); parts[1] is

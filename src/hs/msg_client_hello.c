@@ -100,24 +100,38 @@ bool tern_client_hello_offers(const tern_client_hello *ch, uint16_t suite)
 }
 
 /* see msg.h */
+tern_err tern_client_hello_parse_prefix(const uint8_t *body, size_t len,
+                                        tern_client_hello_prefix *out)
+{
+    /* The ranges are where the reader stands between fields, never offsets
+     * computed by hand. */
+    tern_rd r = tern_rd_init(body, len), sid, cookie, suites, comp;
+    if (!tern_rd_u16(&r, &out->version) || !tern_rd_skip(&r, TERN_RANDOM_LEN) ||
+        !tern_rd_vec8(&r, &sid) || tern_rd_left(&sid) > TERN_SESSION_ID_MAX)
+        return TERN_ERR_DECODE;
+    out->parts[0] = (tern_iov){body, (size_t)(r.p - body)};
+    if (!tern_rd_vec8(&r, &cookie)) /* left out of the parts */
+        return TERN_ERR_DECODE;
+    out->cookie = cookie.p;
+    out->cookie_len = tern_rd_left(&cookie);
+    const uint8_t *mark = r.p;
+    if (!tern_rd_vec16(&r, &suites) || tern_rd_left(&suites) < 2 ||
+        tern_rd_left(&suites) % 2 != 0 || !tern_rd_vec8(&r, &comp) || tern_rd_done(&comp))
+        return TERN_ERR_DECODE;
+    out->parts[1] = (tern_iov){mark, (size_t)(r.p - mark)};
+    out->len = (size_t)(r.p - body);
+    return TERN_OK;
+}
+
+/* see msg.h */
 tern_err tern_client_hello_cookie_ranges(const tern_client_hello *ch, tern_iov parts[3])
 {
-    if (ch->body == NULL)
+    tern_client_hello_prefix pre;
+    if (ch->body == NULL ||
+        tern_client_hello_parse_prefix(ch->body, ch->body_len, &pre) != TERN_OK)
         return TERN_ERR_ARG;
-    /* Walk the body again with a cursor: the ranges are where the reader stands
-     * between fields, never offsets computed by hand. */
-    tern_rd r = tern_rd_init(ch->body, ch->body_len), v;
-    uint16_t version;
-    if (!tern_rd_u16(&r, &version) || !tern_rd_skip(&r, TERN_RANDOM_LEN) ||
-        !tern_rd_vec8(&r, &v))
-        return TERN_ERR_ARG;
-    parts[0] = (tern_iov){ch->body, (size_t)(r.p - ch->body)};
-    if (!tern_rd_vec8(&r, &v)) /* the cookie: left out */
-        return TERN_ERR_ARG;
-    const uint8_t *mark = r.p;
-    if (!tern_rd_vec16(&r, &v) || !tern_rd_vec8(&r, &v))
-        return TERN_ERR_ARG;
-    parts[1] = (tern_iov){mark, (size_t)(r.p - mark)};
-    parts[2] = (tern_iov){r.p, tern_rd_left(&r)};
+    parts[0] = pre.parts[0];
+    parts[1] = pre.parts[1];
+    parts[2] = (tern_iov){ch->body + pre.len, ch->body_len - pre.len};
     return TERN_OK;
 }

@@ -490,6 +490,18 @@ TEST(client_hello_cookie_ranges)
     CHECK_EQ(pb[2].len, 0);
     /* Only for parsed hellos. */
     CHECK_ERR(tern_client_hello_cookie_ranges(&in, pb), TERN_ERR_ARG);
+    /* The prefix reads from a first fragment: any cut at or past the end of
+     * compression_methods gives the same parts and cookie; any earlier cut fails. */
+    tern_client_hello_prefix pre;
+    CHECK_OK(tern_client_hello_parse_prefix(with, la, &pre));
+    CHECK(pre.cookie_len == 32 && pre.len == pa[0].len + 1 + 32 + pa[1].len);
+    for (size_t cut = 0; cut <= la; cut++) {
+        tern_client_hello_prefix p2;
+        tern_err err = tern_client_hello_parse_prefix(with, cut, &p2);
+        CHECK_EQ(err, cut >= pre.len ? TERN_OK : TERN_ERR_DECODE);
+        if (err == TERN_OK)
+            CHECK(p2.len == pre.len && p2.parts[1].len == pa[1].len && p2.cookie == pre.cookie);
+    }
 }
 
 /* ------------------------------------------------------------------ ServerHello, HVR */
